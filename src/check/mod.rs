@@ -1,0 +1,1 @@
+//! Safety invariants: agreement, validity, accountability.

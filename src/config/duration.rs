@@ -1,0 +1,125 @@
+//! Durations written the way people write them: `500ms`, `3s`, `1.5s`, `5m`, `2h`, `250us`, `0s`.
+
+use serde::{Deserialize, Deserializer, Serializer};
+use std::time::Duration;
+
+/// Parse `"<number><unit>"` with unit one of `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| {
+            format!("duration `{text}` has no unit: write it like `500ms`, `3s` or `5m`")
+        })?;
+    let (number, unit) = t.split_at(split);
+    if number.is_empty() {
+        return Err(format!(
+            "duration `{text}` has no number: write it like `500ms`, `3s` or `5m`"
+        ));
+    }
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("duration `{text}`: `{number}` is not a number"))?;
+    let scale = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        other => {
+            return Err(format!(
+                "duration `{text}`: unknown unit `{other}` (use ns, us, ms, s, m or h)"
+            ));
+        }
+    };
+    let nanos = (value * scale).round();
+    if !nanos.is_finite() || nanos > u64::MAX as f64 / 2.0 {
+        return Err(format!("duration `{text}` is too large"));
+    }
+    Ok(Duration::from_nanos(nanos as u64))
+}
+
+/// Write a duration in the largest unit that keeps it exact: `3s`, `500ms`, `5m`, `1500us`.
+pub fn format(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    for (unit, size) in [
+        ("h", 3_600_000_000_000u128),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+    ] {
+        if ns % size == 0 {
+            return format!("{}{unit}", ns / size);
+        }
+    }
+    format!("{ns}ns")
+}
+
+/// Serde adapter: `#[serde(with = "crate::config::duration")]`.
+pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format(*d))
+}
+
+/// Serde adapter: `#[serde(with = "crate::config::duration")]`.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse(&text).map_err(serde::de::Error::custom)
+}
+
+/// Serde adapter for `Option<Duration>`.
+pub mod option {
+    use super::*;
+
+    /// Serialize `Some(d)` as a duration string, `None` as null.
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&super::format(*d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserialize an optional duration string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| super::parse(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(parse("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse("7ns"), Ok(Duration::from_nanos(7)));
+        assert_eq!(parse("0s"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_duration() {
+        assert!(parse("3").unwrap_err().contains("no unit"));
+        assert!(parse("s").unwrap_err().contains("no number"));
+        assert!(parse("3 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse("-3s").is_err());
+        assert!(parse("1..2s").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        for d in ["3s", "500ms", "5m", "1500us", "7ns", "0s", "2h"] {
+            assert_eq!(format(parse(d).unwrap()), d);
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The scenario file: what a run simulates. Unknown fields are refused; every value is validated.
+
+use crate::optimize::{OptimizationParameters, PerformanceTargets};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// One simulated chain: validators, network, load, faults, parameters, and success criteria.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used in reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// One line for people.
+    #[serde(default)]
+    pub description: String,
+    /// Master seed of the run (`--seed` overrides it).
+    #[serde(default)]
+    pub seed: u64,
+    /// Virtual time to simulate.
+    #[serde(with = "crate::config::duration")]
+    pub duration: Duration,
+    /// The validator set.
+    pub validators: ValidatorsSpec,
+    /// The network between validators.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// The transaction load.
+    #[serde(default)]
+    pub load: LoadSpec,
+    /// Byzantine validators, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byzantine: Option<ByzantineSpec>,
+    /// Consensus parameters (CometBFT defaults).
+    #[serde(default)]
+    pub parameters: OptimizationParameters,
+    /// Per-operation processing costs.
+    #[serde(default)]
+    pub costs: CostsSpec,
+    /// Success criteria; none means the run only has to be safe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<PerformanceTargets>,
+}
+
+fn default_name() -> String {
+    "unnamed".to_string()
+}
+
+/// How many validators and with what power.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidatorsSpec {
+    /// Number of validators.
+    pub count: u32,
+    /// Voting power per validator (default: 1 each, equal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voting_power: Option<Vec<u64>>,
+}
+
+/// Shape of the network graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topology {
+    /// Every pair connected.
+    #[default]
+    FullMesh,
+    /// Each validator linked to the next, the last to the first.
+    Ring,
+    /// Validator 0 in the middle, linked to all others.
+    Star,
+    /// A random graph where every validator has `degree` links (drawn from the seed).
+    RandomRegular,
+    /// The links listed in `edges`.
+    Explicit,
+}
+
+/// Latency of one link, drawn per message.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LatencySpec {
+    /// Always `mean`.
+    Constant {
+        /// The latency.
+        #[serde(with = "crate::config::duration")]
+        mean: Duration,
+    },
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Lower bound.
+        #[serde(with = "crate::config::duration")]
+        min: Duration,
+        /// Upper bound.
+        #[serde(with = "crate::config::duration")]
+        max: Duration,
+    },
+    /// Normal, truncated at zero.
+    Normal {
+        /// Mean.
+        #[serde(with = "crate::config::duration")]
+        mean: Duration,
+        /// Standard deviation.
+        #[serde(with = "crate::config::duration")]
+        stddev: Duration,
+    },
+    /// Log-normal with this mean and standard deviation (of the latency itself).
+    Lognormal {
+        /// Mean.
+        #[serde(with = "crate::config::duration")]
+        mean: Duration,
+        /// Standard deviation.
+        #[serde(with = "crate::config::duration")]
+        stddev: Duration,
+    },
+    /// Exponential with this mean.
+    Exponential {
+        /// Mean.
+        #[serde(with = "crate::config::duration")]
+        mean: Duration,
+    },
+}
+
+impl LatencySpec {
+    /// The mean latency of the distribution (routing weight).
+    pub fn mean(&self) -> Duration {
+        match *self {
+            LatencySpec::Constant { mean }
+            | LatencySpec::Normal { mean, .. }
+            | LatencySpec::Lognormal { mean, .. }
+            | LatencySpec::Exponential { mean } => mean,
+            LatencySpec::Uniform { min, max } => (min + max) / 2,
+        }
+    }
+}
+
+impl Default for LatencySpec {
+    fn default() -> Self {
+        LatencySpec::Constant {
+            mean: Duration::from_millis(50),
+        }
+    }
+}
+
+/// A partition: from `at` until `heal_at` (forever when absent), validators in different
+/// `groups` cannot reach each other. Validators in no group form one more group together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    /// When it opens.
+    #[serde(with = "crate::config::duration")]
+    pub at: Duration,
+    /// When it heals.
+    #[serde(
+        default,
+        with = "crate::config::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub heal_at: Option<Duration>,
+    /// The sides, as lists of validator indices.
+    pub groups: Vec<Vec<u16>>,
+}
+
+/// The network between validators.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    /// Graph shape.
+    pub topology: Topology,
+    /// Links per validator for `random_regular`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degree: Option<u32>,
+    /// Links for `explicit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edges: Option<Vec<[u16; 2]>>,
+    /// Latency of every link.
+    pub latency: LatencySpec,
+    /// Link bandwidth in megabits per second; none is unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bandwidth_mbps: Option<f64>,
+    /// Probability that one transmission over a link is lost, in [0, 1).
+    pub loss: f64,
+    /// Gossip resends a lost or blocked message after this long.
+    #[serde(with = "crate::config::duration")]
+    pub gossip_interval: Duration,
+    /// Partitions that open and heal.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionSpec>,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            topology: Topology::FullMesh,
+            degree: None,
+            edges: None,
+            latency: LatencySpec::default(),
+            bandwidth_mbps: None,
+            loss: 0.0,
+            gossip_interval: Duration::from_millis(100),
+            partitions: Vec::new(),
+        }
+    }
+}
+
+/// The transaction load.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadSpec {
+    /// Poisson arrival rate, transactions per second; 0 gives empty blocks.
+    pub transaction_rate: f64,
+    /// Size of one transaction in bytes.
+    pub tx_size: u32,
+}
+
+impl Default for LoadSpec {
+    fn default() -> Self {
+        LoadSpec {
+            transaction_rate: 100.0,
+            tx_size: 250,
+        }
+    }
+}
+
+/// What a Byzantine validator does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ByzantineBehavior {
+    /// Crashed: sends nothing.
+    Silent,
+    /// Conflicting proposals to different peers and double votes (coordinated).
+    Equivocate,
+    /// Ignores its lock.
+    Amnesia,
+    /// Sends everything late by `delay`.
+    Delay,
+    /// Never sends precommits.
+    WithholdPrecommits,
+}
+
+/// Which validators are Byzantine and how.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ByzantineSpec {
+    /// How many (or use `ratio` or `validators`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// Fraction of the validators, in [0, 1], rounded down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// What they do.
+    pub behavior: ByzantineBehavior,
+    /// Exactly these validators; default drawn from the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validators: Option<Vec<u16>>,
+    /// Extra delay for `delay`.
+    #[serde(default = "default_byzantine_delay", with = "crate::config::duration")]
+    pub delay: Duration,
+}
+
+fn default_byzantine_delay() -> Duration {
+    Duration::from_secs(1)
+}
+
+/// Per-operation processing costs of a validator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostModel {
+    /// CPU cores per validator (parallel verification spreads batches over them).
+    pub cores: u32,
+    /// Signing one vote or proposal.
+    #[serde(with = "crate::config::duration")]
+    pub sign: Duration,
+    /// Verifying one vote's signature.
+    #[serde(with = "crate::config::duration")]
+    pub verify_vote: Duration,
+    /// Building a block, per transaction.
+    #[serde(with = "crate::config::duration")]
+    pub build_per_tx: Duration,
+    /// Verifying one transaction.
+    #[serde(with = "crate::config::duration")]
+    pub verify_per_tx: Duration,
+    /// Fixed cost of one verification batch.
+    #[serde(with = "crate::config::duration")]
+    pub verify_batch_overhead: Duration,
+    /// Executing one committed transaction.
+    #[serde(with = "crate::config::duration")]
+    pub commit_per_tx: Duration,
+    /// Fixed cost of committing a block (state write, fsync).
+    #[serde(with = "crate::config::duration")]
+    pub commit_per_block: Duration,
+    /// Resident memory of an idle validator, megabytes.
+    pub base_memory_mb: u64,
+}
+
+impl CostModel {
+    /// Zero cost for everything: for analytic cases.
+    pub fn zero() -> Self {
+        CostModel {
+            cores: 1,
+            sign: Duration::ZERO,
+            verify_vote: Duration::ZERO,
+            build_per_tx: Duration::ZERO,
+            verify_per_tx: Duration::ZERO,
+            verify_batch_overhead: Duration::ZERO,
+            commit_per_tx: Duration::ZERO,
+            commit_per_block: Duration::ZERO,
+            base_memory_mb: 0,
+        }
+    }
+}
+
+impl Default for CostModel {
+    /// Costs of a commodity 4-core validator with ed25519 signatures.
+    fn default() -> Self {
+        CostModel {
+            cores: 4,
+            sign: Duration::from_micros(30),
+            verify_vote: Duration::from_micros(60),
+            build_per_tx: Duration::from_micros(2),
+            verify_per_tx: Duration::from_micros(60),
+            verify_batch_overhead: Duration::from_micros(200),
+            commit_per_tx: Duration::from_micros(20),
+            commit_per_block: Duration::from_millis(5),
+            base_memory_mb: 256,
+        }
+    }
+}
+
+/// `costs:` is `none` (zero cost), `default`, or a map of costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CostsSpec {
+    /// `none` or `default`.
+    Preset(CostPreset),
+    /// Explicit per-operation costs (missing ones take the default).
+    Custom(CostModel),
+}
+
+/// Named cost models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostPreset {
+    /// Zero processing cost.
+    None,
+    /// `CostModel::default()`.
+    Default,
+}
+
+impl Default for CostsSpec {
+    fn default() -> Self {
+        CostsSpec::Preset(CostPreset::Default)
+    }
+}
+
+impl CostsSpec {
+    /// The cost model this spec stands for.
+    pub fn model(&self) -> CostModel {
+        match self {
+            CostsSpec::Preset(CostPreset::None) => CostModel::zero(),
+            CostsSpec::Preset(CostPreset::Default) => CostModel::default(),
+            CostsSpec::Custom(m) => m.clone(),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! CometBFT's proposer selection: weighted round robin with proposer priorities.
+//! SKELETON: being written.

@@ -1,0 +1,51 @@
+//! The metrics every part of the crate speaks: defined once, here.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Latency percentiles of one distribution.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyPercentiles {
+    /// Median.
+    pub p50: Duration,
+    /// 90th percentile.
+    pub p90: Duration,
+    /// 95th percentile.
+    pub p95: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+}
+
+/// Resources one validator used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceUsage {
+    /// CPU utilisation, 0–100 % of the validator's cores.
+    pub cpu_percent: f64,
+    /// Memory in megabytes.
+    pub memory_mb: u64,
+    /// Bytes received.
+    pub network_bytes_in: u64,
+    /// Bytes sent.
+    pub network_bytes_out: u64,
+    /// Bytes written to disk.
+    pub disk_io_bytes: u64,
+}
+
+/// The metrics of one consensus round (one height, from its start to its commit).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConsensusMetrics {
+    /// Height start to commit.
+    pub round_duration: Duration,
+    /// Start of the deciding round to the arrival of its proposal.
+    pub proposal_time: Duration,
+    /// Arrival of the proposal to the decision.
+    pub voting_time: Duration,
+    /// Time spent applying the committed block.
+    pub commit_time: Duration,
+    /// Transactions per second.
+    pub throughput: f64,
+    /// Transaction latency, submit to commit.
+    pub latency_percentiles: LatencyPercentiles,
+    /// Resources used.
+    pub resource_usage: ResourceUsage,
+}

@@ -1,0 +1,1 @@
+//! Transaction arrivals, the mempool, block building, processing costs and resources.
