@@ -1,5 +1,44 @@
-//! Criterion benchmarks (being written).
-use criterion::{Criterion, criterion_group, criterion_main};
-fn placeholder(_c: &mut Criterion) {}
-criterion_group!(benches, placeholder);
+//! Simulator speed: events (message deliveries and timer firings) per second, at 4 and 100
+//! validators, on one core. `cargo bench --bench consensus_bench`.
+
+use consensus_performance::config::parse_scenario;
+use consensus_performance::sim;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn scenario(validators: u32, duration: &str) -> consensus_performance::Scenario {
+    let yaml = format!(
+        r#"
+name: bench_{validators}
+duration: {duration}
+validators: {{ count: {validators} }}
+network: {{ latency: {{ distribution: lognormal, mean: 50ms, stddev: 20ms }} }}
+load: {{ transaction_rate: 1000 }}
+"#
+    );
+    match parse_scenario(&yaml, "bench") {
+        Ok(s) => s,
+        Err(e) => panic!("bench scenario: {e}"),
+    }
+}
+
+fn events_per_second(c: &mut Criterion) {
+    let mut group = c.benchmark_group("simulate");
+    for (validators, duration) in [(4u32, "120s"), (100, "10s")] {
+        let s = scenario(validators, duration);
+        let events = sim::run(&s, 1).map(|r| r.events).unwrap_or(1);
+        group.throughput(Throughput::Elements(events));
+        group.sample_size(10);
+        group.bench_function(format!("{validators}_validators"), |b| {
+            b.iter_batched(
+                || sim::Simulation::new(&s, 1),
+                |simulation| simulation.map(|s| black_box(s.run().events)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, events_per_second);
 criterion_main!(benches);

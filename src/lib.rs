@@ -4,11 +4,13 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod consensus;
 pub mod metrics;
 pub mod net;
 pub mod optimize;
+pub mod report;
 pub mod sim;
 pub mod workload;
 

@@ -111,3 +111,17 @@ impl ConsensusState {
         &self.evidence
     }
 }
+impl ConsensusState {
+    /// stub
+    pub fn height(&self) -> Height {
+        0
+    }
+    /// stub
+    pub fn round(&self) -> Round {
+        0
+    }
+    /// stub
+    pub fn step(&self) -> super::Step {
+        super::Step::Propose
+    }
+}

@@ -1,7 +1,11 @@
 //! The simulation engine: virtual time, seeded streams, the event queue and the event loop.
 
+mod engine;
+pub mod queue;
 pub mod rng;
 pub mod time;
+pub mod trace;
 
+pub use engine::{PROPOSAL_OVERHEAD_BYTES, Simulation, VOTE_BYTES, run};
 pub use rng::{SimRng, Stream};
 pub use time::SimTime;

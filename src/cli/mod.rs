@@ -1,0 +1,211 @@
+//! `ccperf`'s commands. Thin: parse, call the library, print. Exit codes: 0 success, 1 the run
+//! finished but an invariant (or a success criterion, where asked) failed, 2 bad input.
+
+use crate::config::{self, ConfigError, Scenario};
+use crate::report::RunReport;
+use clap::{Parser, Subcommand};
+use std::fmt::Write as _;
+
+/// Exit code: the run finished but an invariant or a success criterion failed.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: bad input (usage, file, validation).
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Deterministic performance simulator, monitor and tuner for Tendermint-style BFT chains.
+#[derive(Debug, Parser)]
+#[command(name = "ccperf", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one simulation and print its report.
+    Run(RunArgs),
+    /// Check a scenario file and print it with every default filled in.
+    Validate {
+        /// Scenario file (YAML) or built-in name.
+        scenario: String,
+    },
+    /// List the built-in scenarios.
+    Scenarios,
+}
+
+/// Arguments of `ccperf run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (YAML) or built-in name (see `ccperf scenarios`).
+    pub scenario: String,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Include one record per committed height.
+    #[arg(long)]
+    pub heights: bool,
+}
+
+/// Run the command line `args`; returns the process exit code.
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Validate { scenario } => validate(&scenario),
+        Command::Scenarios => {
+            for name in config::builtin_names() {
+                let description = config::builtin_scenario(name)
+                    .and_then(Result::ok)
+                    .map(|s| s.description)
+                    .unwrap_or_default();
+                println!("{name:<20} {description}");
+            }
+            0
+        }
+    }
+}
+
+/// Print a bad-input error and give its exit code.
+pub fn bad_input(e: &dyn std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    EXIT_BAD_INPUT
+}
+
+/// Load a scenario from a file path or a built-in name.
+pub fn load(arg: &str) -> Result<Scenario, ConfigError> {
+    config::resolve_scenario(arg)
+}
+
+fn run(args: &RunArgs) -> i32 {
+    let scenario = match load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let report = match crate::sim::run(&scenario, seed) {
+        Ok(r) => r,
+        Err(e) => return bad_input(&e),
+    };
+    if args.json {
+        println!("{}", report.to_json(args.heights));
+    } else {
+        print!("{}", render_table(&report, args.heights));
+    }
+    if report.safety.held() {
+        0
+    } else {
+        eprintln!(
+            "invariant violated: reproduce with `ccperf run {} --seed {seed}`",
+            args.scenario
+        );
+        EXIT_FAILED
+    }
+}
+
+fn validate(arg: &str) -> i32 {
+    match load(arg) {
+        Ok(s) => {
+            println!("# {arg}: valid");
+            print!("{}", config::to_yaml(&s));
+            0
+        }
+        Err(e) => bad_input(&e),
+    }
+}
+
+/// The report as a table for people.
+pub fn render_table(r: &RunReport, heights: bool) -> String {
+    let mut s = String::new();
+    let ok = |b: bool| if b { "held" } else { "VIOLATED" };
+    let _ = writeln!(
+        s,
+        "scenario      {}  (seed {}, trace {})",
+        r.scenario, r.seed, r.trace_hash
+    );
+    let byz = match &r.byzantine_behavior {
+        Some(b) => format!(", byzantine {:?} ({b})", r.byzantine),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        s,
+        "simulated     {:.1} s, {} validators{byz}, observer {}",
+        r.duration_s, r.validators, r.observer
+    );
+    let _ = writeln!(
+        s,
+        "heights       {} committed, rounds/height mean {:.2} max {}",
+        r.heights_committed, r.rounds.mean, r.rounds.max
+    );
+    let _ = writeln!(
+        s,
+        "throughput    {:.1} tx/s ({} committed, {} dropped by a full mempool)",
+        r.throughput_tps, r.transactions_committed, r.transactions_dropped
+    );
+    let l = &r.latency_s;
+    let _ = writeln!(
+        s,
+        "tx latency    p50 {:.3} s  p90 {:.3} s  p95 {:.3} s  p99 {:.3} s  max {:.3} s",
+        l.p50, l.p90, l.p95, l.p99, l.max
+    );
+    let d = &r.round_duration_s;
+    let _ = writeln!(
+        s,
+        "height time   mean {:.3} s  p50 {:.3} s  p99 {:.3} s  max {:.3} s",
+        d.mean, d.p50, d.p99, d.max
+    );
+    let b = &r.block_interval_s;
+    let _ = writeln!(
+        s,
+        "block gap     mean {:.3} s  p50 {:.3} s  p99 {:.3} s  max {:.3} s",
+        b.mean, b.p50, b.p99, b.max
+    );
+    let res = &r.resources;
+    let _ = writeln!(
+        s,
+        "resources     cpu {:.1} %  memory {} MB  net in {} B  out {} B  disk {} B",
+        res.cpu_percent,
+        res.memory_mb,
+        res.network_bytes_in,
+        res.network_bytes_out,
+        res.disk_io_bytes
+    );
+    let _ = writeln!(
+        s,
+        "safety        agreement {}, validity {}",
+        ok(r.safety.agreement),
+        ok(r.safety.validity)
+    );
+    for v in &r.safety.violations {
+        let _ = writeln!(s, "  ! {}: {}", v.invariant, v.description);
+    }
+    let _ = writeln!(
+        s,
+        "events        {} in {:.3} s wall time",
+        r.events, r.wall_time_s
+    );
+    if heights {
+        let _ = writeln!(
+            s,
+            "\n{:>7} {:>5} {:>8} {:>12} {:>6} {:>10}",
+            "height", "round", "proposer", "commit (s)", "txs", "took (s)"
+        );
+        for h in &r.heights {
+            let _ = writeln!(
+                s,
+                "{:>7} {:>5} {:>8} {:>12.3} {:>6} {:>10.3}",
+                h.height, h.round, h.proposer, h.commit_time_s, h.txs, h.round_duration_s
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,160 @@
+//! The report of one run: the contract of `ccperf run --json` (DESIGN.md, "Contract").
+
+use crate::check::Violation;
+use serde::{Deserialize, Serialize};
+
+/// Everything one simulation run measured. Every field but `wall_time_s` is deterministic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed of the run.
+    pub seed: u64,
+    /// Fingerprint of every processed event (16 hex digits).
+    pub trace_hash: String,
+    /// Virtual time simulated, seconds.
+    pub duration_s: f64,
+    /// Number of validators.
+    pub validators: usize,
+    /// Indices of the Byzantine validators.
+    pub byzantine: Vec<u16>,
+    /// What the Byzantine validators do, if any.
+    pub byzantine_behavior: Option<String>,
+    /// The correct validator whose view the per-height metrics and resources are taken from.
+    pub observer: u16,
+    /// Heights the observer committed.
+    pub heights_committed: u64,
+    /// Transactions in blocks committed by correct validators.
+    pub transactions_committed: u64,
+    /// Transactions refused because the mempool was full.
+    pub transactions_dropped: u64,
+    /// Committed transactions per second of simulated time.
+    pub throughput_tps: f64,
+    /// Transaction latency, submission to commit, seconds.
+    pub latency_s: Quantiles,
+    /// Height start to commit at the observer, seconds.
+    pub round_duration_s: Summary,
+    /// Commit to commit at the observer, seconds (includes `block_interval`).
+    pub block_interval_s: Summary,
+    /// Rounds per height.
+    pub rounds: Rounds,
+    /// Resources the observer used.
+    pub resources: Resources,
+    /// Whether the invariants held.
+    pub safety: Safety,
+    /// Events processed (message deliveries and timer firings).
+    pub events: u64,
+    /// Wall-clock seconds the run took (the one field that is not deterministic).
+    pub wall_time_s: f64,
+    /// Per-height records (printed with `--heights`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heights: Vec<HeightRecord>,
+}
+
+/// Latency quantiles, seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Quantiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// Mean and quantiles of a duration, seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+/// Rounds a height took (1 when it decided in round 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rounds {
+    /// Mean rounds per height.
+    pub mean: f64,
+    /// Most rounds any height took.
+    pub max: u32,
+}
+
+/// Resources of the observer validator over the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPU busy time over the run, percent of its cores.
+    pub cpu_percent: f64,
+    /// Peak resident memory, megabytes (base plus mempool).
+    pub memory_mb: u64,
+    /// Bytes received.
+    pub network_bytes_in: u64,
+    /// Bytes sent, resends included.
+    pub network_bytes_out: u64,
+    /// Bytes written (WAL and blocks).
+    pub disk_io_bytes: u64,
+}
+
+/// The invariants of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Safety {
+    /// No two correct validators decided differently at a height.
+    pub agreement: bool,
+    /// Every decided value was proposed.
+    pub validity: bool,
+    /// What broke, with the culprits named by evidence.
+    pub violations: Vec<Violation>,
+}
+
+impl Safety {
+    /// True when every invariant held.
+    pub fn held(&self) -> bool {
+        self.agreement && self.validity
+    }
+}
+
+/// One committed height, as the observer saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeightRecord {
+    /// Height.
+    pub height: u64,
+    /// The 0-based round that decided it.
+    pub round: u32,
+    /// Index of the validator that proposed the decided block.
+    pub proposer: u16,
+    /// Virtual time of the commit, seconds.
+    pub commit_time_s: f64,
+    /// Transactions in the block.
+    pub txs: u32,
+    /// Height start to commit, seconds.
+    pub round_duration_s: f64,
+    /// Start of the deciding round to the arrival of its proposal, seconds.
+    pub proposal_time_s: f64,
+    /// Arrival of the proposal to the decision, seconds.
+    pub voting_time_s: f64,
+    /// Time spent applying the block, seconds.
+    pub commit_cost_s: f64,
+}
+
+impl RunReport {
+    /// The report as one line of JSON; per-height records only when `heights` is set.
+    pub fn to_json(&self, heights: bool) -> String {
+        let result = if heights || self.heights.is_empty() {
+            serde_json::to_string(self)
+        } else {
+            let mut lean = self.clone();
+            lean.heights.clear();
+            serde_json::to_string(&lean)
+        };
+        // Serialising plain numbers, strings and vectors cannot fail.
+        result.unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}

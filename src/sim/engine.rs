@@ -1,0 +1,824 @@
+//! The event loop: validators running the consensus core over the simulated network, in virtual
+//! time, from one seed.
+//!
+//! Each validator is a pure `ConsensusState`; this module feeds it deliveries and timer firings,
+//! carries out its outputs (broadcasts over the network, timers, block building), applies the
+//! Byzantine behaviours to what faulty validators send, charges processing costs, checks the
+//! safety invariants at every decision, and measures the observer's view.
+
+use super::queue::{Event, EventQueue};
+use super::rng::{self, Stream};
+use super::trace::TraceHash;
+use super::{SimRng, SimTime};
+use crate::check::SafetyChecker;
+use crate::config::{ByzantineBehavior, ConfigError, Scenario};
+use crate::consensus::proposer::ProposerSchedule;
+use crate::consensus::state_machine::{Config, ConsensusState, Context, Input, Output};
+use crate::consensus::{
+    Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
+    VoteType,
+};
+use crate::net::Network;
+use crate::optimize::OptimizationParameters;
+use crate::report::{HeightRecord, Quantiles, Resources, Rounds, RunReport, Safety, Summary};
+use crate::workload::{BlockContent, Costs, Mempool, Work};
+use hdrhistogram::Histogram;
+use rand::seq::SliceRandom;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// Bytes of a signed vote on the wire (CometBFT's vote with signature and extension-free).
+pub const VOTE_BYTES: u32 = 150;
+/// Bytes of a proposal message beyond its block.
+pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
+
+/// Run `scenario` with master seed `seed` to the end and report.
+pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, ConfigError> {
+    Ok(Simulation::new(scenario, seed)?.run())
+}
+
+/// One simulation, built from a validated scenario and a seed.
+pub struct Simulation {
+    scenario_name: String,
+    seed: u64,
+    end: SimTime,
+    params: OptimizationParameters,
+    validators: ValidatorSet,
+    schedule: ProposerSchedule,
+    nodes: Vec<Node>,
+    observer: ValidatorIndex,
+    byzantine: Vec<ValidatorIndex>,
+    behavior: Option<ByzantineBehavior>,
+    byzantine_delay: u64,
+    /// For equivocation: true for the validators that receive the second of two values.
+    second_side: Vec<bool>,
+    /// Values proposed by equivocating proposers: (height, round) → (first, second).
+    splits: BTreeMap<(Height, Round), (ValueId, ValueId)>,
+    net: Network,
+    net_rng: SimRng,
+    queue: EventQueue,
+    arena: Arena,
+    blocks: Vec<Block>,
+    mempool: Mempool,
+    costs: Costs,
+    base_memory_mb: u64,
+    checker: SafetyChecker,
+    /// Heights already committed by some correct validator (their transactions left the mempool).
+    chain_committed: BTreeMap<Height, ()>,
+    trace: TraceHash,
+    events: u64,
+    now: SimTime,
+    inputs: VecDeque<Input>,
+    outputs: Vec<Output>,
+    tx_latency: Histogram<u64>,
+    transactions_committed: u64,
+    view: ObserverView,
+}
+
+/// One validator: its consensus state, what it is, and what it has used.
+struct Node {
+    state: ConsensusState,
+    behavior: Option<ByzantineBehavior>,
+    busy_until: SimTime,
+    cpu_ns: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    disk_bytes: u64,
+}
+
+impl Node {
+    fn is_correct(&self) -> bool {
+        self.behavior.is_none()
+    }
+
+    fn is_silent(&self) -> bool {
+        self.behavior == Some(ByzantineBehavior::Silent)
+    }
+
+    /// Occupy the validator with `work` starting no earlier than `t`; returns when it is done.
+    fn charge(&mut self, t: SimTime, work: Work) -> SimTime {
+        let start = t.max(self.busy_until);
+        self.busy_until = start.plus_nanos(work.elapsed_ns);
+        self.cpu_ns += work.cpu_ns;
+        self.busy_until
+    }
+}
+
+/// A proposed block: who proposed it where, and what it carries.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    height: Height,
+    proposer: ValidatorIndex,
+    content: BlockContent,
+}
+
+/// Messages in flight, stored once and referred to by index from delivery events.
+#[derive(Default)]
+struct Arena {
+    slots: Vec<(Message, u32)>,
+    free: Vec<u32>,
+}
+
+impl Arena {
+    fn alloc(&mut self, msg: Message, refs: u32) -> u32 {
+        match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = (msg, refs);
+                id
+            }
+            None => {
+                self.slots.push((msg, refs));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The message, dropping one reference (the slot is reused once none are left).
+    fn take(&mut self, id: u32) -> Message {
+        let slot = &mut self.slots[id as usize];
+        slot.1 -= 1;
+        if slot.1 == 0 {
+            self.free.push(id);
+        }
+        slot.0
+    }
+
+    /// Drop references that were reserved but never scheduled.
+    fn release(&mut self, id: u32, unused: u32) {
+        let slot = &mut self.slots[id as usize];
+        slot.1 -= unused;
+        if slot.1 == 0 {
+            self.free.push(id);
+        }
+    }
+}
+
+/// What the observer saw of the current height and the heights it committed.
+#[derive(Default)]
+struct ObserverView {
+    height: Height,
+    height_start: SimTime,
+    round_starts: Vec<SimTime>,
+    proposal_at: Vec<Option<SimTime>>,
+    records: Vec<HeightRecord>,
+}
+
+impl ObserverView {
+    /// Note the observer's height and round after it processed something at `t`.
+    fn track(&mut self, height: Height, round: Round, t: SimTime) {
+        if height != self.height {
+            self.height = height;
+            self.height_start = t;
+            self.round_starts.clear();
+            self.proposal_at.clear();
+        }
+        while self.round_starts.len() <= round as usize {
+            self.round_starts.push(t);
+            self.proposal_at.push(None);
+        }
+    }
+}
+
+/// Read-only view the consensus core consults.
+struct Ctx<'a> {
+    validators: &'a ValidatorSet,
+    schedule: &'a ProposerSchedule,
+}
+
+impl Context for Ctx<'_> {
+    fn validators(&self) -> &ValidatorSet {
+        self.validators
+    }
+
+    fn proposer(&self, height: Height, round: Round) -> ValidatorIndex {
+        self.schedule.proposer(height, round)
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Simulation {
+    /// Build the simulation of `scenario` from master seed `seed`.
+    pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ConfigError> {
+        let err = |field: &str, message: String| ConfigError {
+            origin: scenario.name.clone(),
+            field: Some(field.to_string()),
+            location: None,
+            message,
+        };
+        let n = scenario.validators.count as usize;
+        if n == 0 || n > usize::from(u16::MAX) {
+            return Err(err(
+                "validators.count",
+                format!("must be between 1 and 65535, got {n}"),
+            ));
+        }
+        let powers = scenario
+            .validators
+            .voting_power
+            .clone()
+            .unwrap_or_else(|| vec![1; n]);
+        if powers.len() != n {
+            return Err(err(
+                "validators.voting_power",
+                format!("has {} entries for {n} validators", powers.len()),
+            ));
+        }
+        let validators = ValidatorSet::new(powers);
+        let schedule = ProposerSchedule::new(validators.powers());
+
+        let (byzantine, behavior, byzantine_delay) = match &scenario.byzantine {
+            None => (Vec::new(), None, 0),
+            Some(b) => {
+                let chosen = match (&b.validators, b.count, b.ratio) {
+                    (Some(list), _, _) => list.clone(),
+                    (None, count, ratio) => {
+                        let k = match (count, ratio) {
+                            (Some(c), _) => c as usize,
+                            (None, Some(r)) => (r * n as f64).floor() as usize,
+                            (None, None) => 0,
+                        };
+                        let mut ids: Vec<ValidatorIndex> = (0..n as u16).collect();
+                        ids.shuffle(&mut rng::stream(seed, Stream::ByzantineSelection));
+                        ids.truncate(k.min(n));
+                        ids
+                    }
+                };
+                let mut chosen = chosen;
+                chosen.sort_unstable();
+                chosen.dedup();
+                if let Some(&bad) = chosen.iter().find(|&&v| usize::from(v) >= n) {
+                    return Err(err(
+                        "byzantine.validators",
+                        format!("validator {bad} does not exist ({n} validators)"),
+                    ));
+                }
+                (chosen, Some(b.behavior), nanos(b.delay))
+            }
+        };
+
+        let mut nodes: Vec<Node> = (0..n as u16)
+            .map(|i| {
+                let node_behavior = if byzantine.contains(&i) {
+                    behavior
+                } else {
+                    None
+                };
+                let config = Config {
+                    ignore_lock: node_behavior == Some(ByzantineBehavior::Amnesia),
+                };
+                Node {
+                    state: ConsensusState::new(i, config),
+                    behavior: node_behavior,
+                    busy_until: SimTime::ZERO,
+                    cpu_ns: 0,
+                    bytes_in: 0,
+                    bytes_out: 0,
+                    disk_bytes: 0,
+                }
+            })
+            .collect();
+        let observer = nodes.iter().position(Node::is_correct).unwrap_or(0) as ValidatorIndex;
+
+        // Equivocators show one value to the first half of the correct validators (and to
+        // themselves) and another to the rest.
+        let correct: Vec<usize> = (0..n).filter(|&i| nodes[i].is_correct()).collect();
+        let mut second_side = vec![false; n];
+        for &i in &correct[correct.len().div_ceil(2)..] {
+            second_side[i] = true;
+        }
+
+        let net = Network::new(
+            &scenario.network,
+            n,
+            &mut rng::stream(seed, Stream::Topology),
+        )
+        .map_err(|e| err("network", e.0))?;
+        let model = scenario.costs.model();
+        let params = scenario.parameters.clone();
+        let costs = Costs::new(&model, params.batch_size, params.parallel_verification);
+        let mempool = Mempool::new(
+            scenario.load.transaction_rate,
+            scenario.load.tx_size,
+            rng::stream(seed, Stream::Workload),
+        );
+        let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
+            .map_err(|e| err("load", format!("latency histogram: {e}")))?;
+        nodes.shrink_to_fit();
+
+        Ok(Simulation {
+            scenario_name: scenario.name.clone(),
+            seed,
+            end: SimTime::from_duration(scenario.duration),
+            params,
+            validators,
+            schedule,
+            nodes,
+            observer,
+            byzantine,
+            behavior,
+            byzantine_delay,
+            second_side,
+            splits: BTreeMap::new(),
+            net,
+            net_rng: rng::stream(seed, Stream::Network),
+            queue: EventQueue::new(),
+            arena: Arena::default(),
+            blocks: Vec::new(),
+            mempool,
+            costs,
+            base_memory_mb: model.base_memory_mb,
+            checker: SafetyChecker::new(),
+            chain_committed: BTreeMap::new(),
+            trace: TraceHash::default(),
+            events: 0,
+            now: SimTime::ZERO,
+            inputs: VecDeque::new(),
+            outputs: Vec::new(),
+            tx_latency,
+            transactions_committed: 0,
+            view: ObserverView::default(),
+        })
+    }
+
+    /// Run to the scenario's end and report.
+    pub fn run(mut self) -> RunReport {
+        let started = std::time::Instant::now();
+        self.start();
+        while self.step() {}
+        let mut report = self.report();
+        report.wall_time_s = started.elapsed().as_secs_f64();
+        report
+    }
+
+    /// Start every validator that is not silent at height 1.
+    pub fn start(&mut self) {
+        for v in 0..self.nodes.len() as u16 {
+            if !self.nodes[usize::from(v)].is_silent() {
+                self.feed(v, Input::StartHeight(1), SimTime::ZERO);
+            }
+        }
+    }
+
+    /// Process the next event; false when the run is over.
+    pub fn step(&mut self) -> bool {
+        let Some(next) = self.queue.peek_time() else {
+            return false;
+        };
+        if next > self.end {
+            return false;
+        }
+        let Some((t, event)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = t;
+        self.events += 1;
+        match event {
+            Event::Deliver { to, msg } => {
+                let message = self.arena.take(msg);
+                self.trace.mix(t.as_nanos() ^ (u64::from(to) << 48));
+                self.trace.mix(message_word(&message));
+                self.deliver(to, message, t);
+            }
+            Event::Timeout {
+                validator,
+                kind,
+                round,
+                height,
+            } => {
+                self.trace
+                    .mix(t.as_nanos() ^ (u64::from(validator) << 48) ^ (1 << 47));
+                self.trace
+                    .mix(height << 24 ^ u64::from(round) << 4 ^ kind as u64);
+                let node = &self.nodes[usize::from(validator)];
+                let at = t.max(node.busy_until);
+                self.feed(
+                    validator,
+                    Input::Timeout {
+                        kind,
+                        height,
+                        round,
+                    },
+                    at,
+                );
+            }
+        }
+        true
+    }
+
+    /// Virtual time of the last processed event.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    fn deliver(&mut self, to: ValidatorIndex, message: Message, t: SimTime) {
+        let size = self.message_size(&message);
+        let node = &mut self.nodes[usize::from(to)];
+        node.bytes_in += u64::from(size);
+        node.disk_bytes += u64::from(size); // WAL
+        let (work, input) = match message {
+            Message::Vote(v) => (self.costs.verify_vote(), Input::Vote(v)),
+            Message::Proposal(p) => {
+                let txs = self
+                    .blocks
+                    .get(p.value.0 as usize)
+                    .map_or(0, |b| b.content.txs);
+                (self.costs.verify_block(txs), Input::Proposal(p))
+            }
+        };
+        let done = node.charge(t, work);
+        if to == self.observer
+            && let Message::Proposal(p) = message
+            && p.height == self.view.height
+            && let Some(slot) = self.view.proposal_at.get_mut(p.round as usize)
+            && slot.is_none()
+        {
+            *slot = Some(done);
+        }
+        self.feed(to, input, done);
+    }
+
+    /// Apply `input` to validator `v` at `t`, then everything it leads to.
+    fn feed(&mut self, v: ValidatorIndex, input: Input, mut t: SimTime) {
+        self.inputs.push_back(input);
+        let mut outputs = std::mem::take(&mut self.outputs);
+        while let Some(input) = self.inputs.pop_front() {
+            outputs.clear();
+            let ctx = Ctx {
+                validators: &self.validators,
+                schedule: &self.schedule,
+            };
+            let node = &mut self.nodes[usize::from(v)];
+            node.state.apply(&ctx, input, &mut outputs);
+            if v == self.observer {
+                let (h, r) = (node.state.height(), node.state.round());
+                if node.state.step() != Step::Commit {
+                    self.view.track(h, r, t);
+                }
+            }
+            for &output in &outputs {
+                t = self.carry_out(v, output, t);
+            }
+        }
+        self.outputs = outputs;
+    }
+
+    /// Carry out one output of validator `v` at `t`; returns when `v` is free again.
+    fn carry_out(&mut self, v: ValidatorIndex, output: Output, t: SimTime) -> SimTime {
+        match output {
+            Output::Broadcast(message) => self.broadcast(v, message, t),
+            Output::GetValue { height, round } => {
+                let content = self.mempool.build_block(t, self.params.block_size_limit);
+                let value = self.new_block(height, v, content);
+                let done =
+                    self.nodes[usize::from(v)].charge(t, self.costs.build_block(content.txs));
+                self.inputs.push_back(Input::ProposeValue {
+                    height,
+                    round,
+                    value,
+                });
+                done
+            }
+            Output::ScheduleTimeout {
+                kind,
+                height,
+                round,
+            } => {
+                let after = match kind {
+                    TimeoutKind::Propose => self.params.timeout_propose(round),
+                    TimeoutKind::Prevote => self.params.timeout_prevote(round),
+                    TimeoutKind::Precommit => self.params.timeout_precommit(round),
+                    TimeoutKind::Commit => self.params.block_interval,
+                };
+                self.queue.push(
+                    t + after,
+                    Event::Timeout {
+                        validator: v,
+                        kind,
+                        round,
+                        height,
+                    },
+                );
+                t
+            }
+            Output::Decide {
+                height,
+                round,
+                value,
+            } => self.decide(v, height, round, value, t),
+        }
+    }
+
+    fn new_block(
+        &mut self,
+        height: Height,
+        proposer: ValidatorIndex,
+        content: BlockContent,
+    ) -> ValueId {
+        self.blocks.push(Block {
+            height,
+            proposer,
+            content,
+        });
+        ValueId(self.blocks.len() as u64 - 1)
+    }
+
+    fn message_size(&self, message: &Message) -> u32 {
+        match message {
+            Message::Vote(_) => VOTE_BYTES,
+            Message::Proposal(p) => {
+                PROPOSAL_OVERHEAD_BYTES
+                    + self
+                        .blocks
+                        .get(p.value.0 as usize)
+                        .map_or(0, |b| b.content.bytes)
+            }
+        }
+    }
+
+    /// Send `message` from `v` to every other validator, as its behaviour dictates.
+    fn broadcast(&mut self, v: ValidatorIndex, message: Message, t: SimTime) -> SimTime {
+        let behavior = self.nodes[usize::from(v)].behavior;
+        let mut t = t;
+        if let Message::Vote(_) = message {
+            t = self.nodes[usize::from(v)].charge(t, self.costs.sign_vote());
+        }
+        let size = self.message_size(&message);
+        self.nodes[usize::from(v)].disk_bytes += u64::from(size); // WAL
+        match behavior {
+            Some(ByzantineBehavior::Silent) => {}
+            Some(ByzantineBehavior::WithholdPrecommits)
+                if matches!(
+                    message,
+                    Message::Vote(Vote {
+                        vote_type: VoteType::Precommit,
+                        ..
+                    })
+                ) => {}
+            Some(ByzantineBehavior::Delay) => {
+                let late = t.plus_nanos(self.byzantine_delay);
+                self.send_to(v, message, late, |_| true);
+            }
+            Some(ByzantineBehavior::Equivocate) => self.equivocate(v, message, t),
+            _ => self.send_to(v, message, t, |_| true),
+        }
+        t
+    }
+
+    /// Coordinated equivocation: a Byzantine proposer shows one value to each side; Byzantine
+    /// voters vote for each side's value on that side (or for their value on one side and nil
+    /// on the other when no split exists).
+    fn equivocate(&mut self, v: ValidatorIndex, message: Message, t: SimTime) {
+        let (first, second) = match message {
+            Message::Proposal(p) => {
+                let original = self.blocks[p.value.0 as usize];
+                let twin = self.new_block(p.height, v, original.content);
+                self.splits.insert((p.height, p.round), (p.value, twin));
+                (
+                    message,
+                    Message::Proposal(crate::consensus::Proposal { value: twin, ..p }),
+                )
+            }
+            Message::Vote(vote) => match self.splits.get(&(vote.height, vote.round)) {
+                Some(&(a, b)) => (
+                    Message::Vote(Vote {
+                        value: Some(a),
+                        ..vote
+                    }),
+                    Message::Vote(Vote {
+                        value: Some(b),
+                        ..vote
+                    }),
+                ),
+                None => (
+                    message,
+                    Message::Vote(Vote {
+                        value: None,
+                        ..vote
+                    }),
+                ),
+            },
+        };
+        if first == second {
+            self.send_to(v, message, t, |_| true);
+            return;
+        }
+        let sides = std::mem::take(&mut self.second_side);
+        self.send_to(v, first, t, |dst| !sides[usize::from(dst)]);
+        self.send_to(v, second, t, |dst| sides[usize::from(dst)]);
+        self.second_side = sides;
+    }
+
+    /// Send `message` from `v` at `t` to every other non-silent validator `to(dst)` accepts.
+    fn send_to(
+        &mut self,
+        v: ValidatorIndex,
+        message: Message,
+        t: SimTime,
+        to: impl Fn(ValidatorIndex) -> bool,
+    ) {
+        let size = self.message_size(&message);
+        let n = self.nodes.len() as u16;
+        let reserved = u32::from(n);
+        let id = self.arena.alloc(message, reserved);
+        let mut scheduled = 0u32;
+        let mut sent_bytes = 0u64;
+        for dst in 0..n {
+            if dst == v || !to(dst) || self.nodes[usize::from(dst)].is_silent() {
+                continue;
+            }
+            if let Some(d) = self.net.send(v, dst, size, t, &mut self.net_rng) {
+                sent_bytes += u64::from(size) * u64::from(d.attempts);
+                self.queue.push(d.at, Event::Deliver { to: dst, msg: id });
+                scheduled += 1;
+            }
+        }
+        self.nodes[usize::from(v)].bytes_out += sent_bytes;
+        self.arena.release(id, reserved - scheduled);
+    }
+
+    /// Validator `v` decided `value` at `height` in `round`.
+    fn decide(
+        &mut self,
+        v: ValidatorIndex,
+        height: Height,
+        round: Round,
+        value: ValueId,
+        t: SimTime,
+    ) -> SimTime {
+        let block = self.blocks.get(value.0 as usize).copied();
+        let txs = block.map_or(0, |b| b.content.txs);
+        let done = self.nodes[usize::from(v)].charge(t, self.costs.commit_block(txs));
+        self.nodes[usize::from(v)].disk_bytes += u64::from(block.map_or(0, |b| b.content.bytes));
+        if !self.nodes[usize::from(v)].is_correct() {
+            return done;
+        }
+        let proposed = block.is_some_and(|b| b.height == height);
+        let Simulation { checker, nodes, .. } = self;
+        checker.record_decision(v, height, round, value, proposed, || {
+            nodes
+                .iter()
+                .filter(|n| n.is_correct())
+                .flat_map(|n| n.state.evidence().iter())
+                .collect()
+        });
+        if let (Some(block), None) = (block, self.chain_committed.get(&height)) {
+            self.chain_committed.insert(height, ());
+            let hist = &mut self.tx_latency;
+            let committed = self.mempool.commit(block.content, |arrival| {
+                let _ = hist.record(done.nanos_since(arrival).max(1));
+            });
+            self.transactions_committed += u64::from(committed);
+        }
+        if v == self.observer {
+            self.record_height(height, round, block, t, done);
+        }
+        done
+    }
+
+    fn record_height(
+        &mut self,
+        height: Height,
+        round: Round,
+        block: Option<Block>,
+        decided: SimTime,
+        done: SimTime,
+    ) {
+        let view = &mut self.view;
+        let round_start = view
+            .round_starts
+            .get(round as usize)
+            .copied()
+            .unwrap_or(view.height_start);
+        let proposal_at = view
+            .proposal_at
+            .get(round as usize)
+            .copied()
+            .flatten()
+            .unwrap_or(round_start);
+        view.records.push(HeightRecord {
+            height,
+            round,
+            proposer: block.map_or(self.schedule.proposer(height, round), |b| b.proposer),
+            commit_time_s: done.as_secs_f64(),
+            txs: block.map_or(0, |b| b.content.txs),
+            round_duration_s: (done - view.height_start).as_secs_f64(),
+            proposal_time_s: (proposal_at - round_start).as_secs_f64(),
+            voting_time_s: (decided - proposal_at).as_secs_f64(),
+            commit_cost_s: (done - decided).as_secs_f64(),
+        });
+    }
+
+    /// The report of what has run so far.
+    pub fn report(&self) -> RunReport {
+        let secs = self.end.as_secs_f64().max(f64::MIN_POSITIVE);
+        let records = &self.view.records;
+        let round_durations: Vec<f64> = records.iter().map(|r| r.round_duration_s).collect();
+        let mut intervals = Vec::with_capacity(records.len());
+        let mut previous = 0.0;
+        for r in records {
+            intervals.push(r.commit_time_s - previous);
+            previous = r.commit_time_s;
+        }
+        let rounds: Vec<u32> = records.iter().map(|r| r.round + 1).collect();
+        let observer = &self.nodes[usize::from(self.observer)];
+        let q = |p: f64| self.tx_latency.value_at_quantile(p) as f64 / 1e9;
+        let latency = if self.tx_latency.is_empty() {
+            Quantiles::default()
+        } else {
+            Quantiles {
+                p50: q(0.5),
+                p90: q(0.9),
+                p95: q(0.95),
+                p99: q(0.99),
+                max: self.tx_latency.max() as f64 / 1e9,
+            }
+        };
+        let cores = self.costs.cores() as f64;
+        RunReport {
+            scenario: self.scenario_name.clone(),
+            seed: self.seed,
+            trace_hash: self.trace.hex(),
+            duration_s: self.end.as_secs_f64(),
+            validators: self.nodes.len(),
+            byzantine: self.byzantine.clone(),
+            byzantine_behavior: self.behavior.map(|b| format!("{b:?}")),
+            observer: self.observer,
+            heights_committed: records.len() as u64,
+            transactions_committed: self.transactions_committed,
+            transactions_dropped: self.mempool.dropped(),
+            throughput_tps: self.transactions_committed as f64 / secs,
+            latency_s: latency,
+            round_duration_s: summary(&round_durations),
+            block_interval_s: summary(&intervals),
+            rounds: Rounds {
+                mean: if rounds.is_empty() {
+                    0.0
+                } else {
+                    rounds.iter().map(|&r| f64::from(r)).sum::<f64>() / rounds.len() as f64
+                },
+                max: rounds.iter().copied().max().unwrap_or(0),
+            },
+            resources: Resources {
+                cpu_percent: observer.cpu_ns as f64 / (self.end.as_nanos().max(1) as f64 * cores)
+                    * 100.0,
+                memory_mb: self.base_memory_mb + self.mempool.peak_bytes().div_ceil(1 << 20),
+                network_bytes_in: observer.bytes_in,
+                network_bytes_out: observer.bytes_out,
+                disk_io_bytes: observer.disk_bytes,
+            },
+            safety: Safety {
+                agreement: self.checker.agreement(),
+                validity: self.checker.validity(),
+                violations: self.checker.violations().to_vec(),
+            },
+            events: self.events,
+            wall_time_s: 0.0,
+            heights: records.clone(),
+        }
+    }
+}
+
+/// A word summarising a message for the trace hash.
+fn message_word(m: &Message) -> u64 {
+    match m {
+        Message::Proposal(p) => {
+            p.height << 32
+                ^ u64::from(p.round) << 16
+                ^ u64::from(p.proposer)
+                ^ p.value.0 << 40
+                ^ 0x5
+        }
+        Message::Vote(v) => {
+            let kind = if v.vote_type == VoteType::Prevote {
+                1
+            } else {
+                2
+            };
+            v.height << 32
+                ^ u64::from(v.round) << 16
+                ^ u64::from(v.validator)
+                ^ v.value.map_or(0xffff, |x| x.0) << 40
+                ^ kind << 62
+        }
+    }
+}
+
+/// Mean, median, 99th percentile and max of `xs` (exact, by sorting).
+fn summary(xs: &[f64]) -> Summary {
+    if xs.is_empty() {
+        return Summary::default();
+    }
+    let mut sorted = xs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at =
+        |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    Summary {
+        mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+        p50: at(0.5),
+        p99: at(0.99),
+        max: sorted[sorted.len() - 1],
+    }
+}

@@ -1,0 +1,144 @@
+//! The event queue: a binary heap ordered by `(time, sequence)`, so events at the same virtual
+//! time run in the order they were scheduled (FIFO), which keeps every run deterministic.
+
+use super::SimTime;
+use crate::consensus::{Height, Round, TimeoutKind};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Something that happens at a point in virtual time. Small and `Copy`: message payloads live in
+/// the message arena and are referred to by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Message `msg` (an arena index) reaches validator `to`.
+    Deliver {
+        /// Receiving validator.
+        to: u16,
+        /// Arena index of the message.
+        msg: u32,
+    },
+    /// A timer of validator `validator` fires.
+    Timeout {
+        /// Whose timer.
+        validator: u16,
+        /// Which timer.
+        kind: TimeoutKind,
+        /// Round it was scheduled for.
+        round: Round,
+        /// Height it was scheduled for.
+        height: Height,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    time: SimTime,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Entry {
+    /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Pending events in `(time, sequence)` order.
+#[derive(Debug, Default)]
+pub struct EventQueue {
+    heap: BinaryHeap<Entry>,
+    next_seq: u64,
+}
+
+impl EventQueue {
+    /// An empty queue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Schedule `event` at `time`, after every event already scheduled at that time.
+    pub fn push(&mut self, time: SimTime, event: Event) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { time, seq, event });
+    }
+
+    /// The earliest event, if any.
+    pub fn pop(&mut self) -> Option<(SimTime, Event)> {
+        self.heap.pop().map(|e| (e.time, e.event))
+    }
+
+    /// Time of the earliest event.
+    pub fn peek_time(&self) -> Option<SimTime> {
+        self.heap.peek().map(|e| e.time)
+    }
+
+    /// Number of pending events.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// True when nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
+    /// Bytes one pending event occupies in the queue.
+    pub const fn bytes_per_event() -> usize {
+        std::mem::size_of::<Entry>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deliver(to: u16) -> Event {
+        Event::Deliver { to, msg: 0 }
+    }
+
+    #[test]
+    fn pops_in_time_order_and_fifo_among_equal_times() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(30), deliver(3));
+        q.push(SimTime(10), deliver(1));
+        q.push(SimTime(20), deliver(20));
+        q.push(SimTime(20), deliver(21));
+        q.push(SimTime(20), deliver(22));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            order,
+            vec![
+                (SimTime(10), deliver(1)),
+                (SimTime(20), deliver(20)),
+                (SimTime(20), deliver(21)),
+                (SimTime(20), deliver(22)),
+                (SimTime(30), deliver(3)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pending_event_takes_at_most_48_bytes() {
+        assert!(
+            EventQueue::bytes_per_event() <= 48,
+            "{}",
+            EventQueue::bytes_per_event()
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! End-to-end behaviour of the simulator against analytic answers from the paper's algorithm.
+
+use consensus_performance::config::parse_scenario;
+use consensus_performance::consensus::proposer::ProposerSchedule;
+use consensus_performance::report::RunReport;
+use consensus_performance::sim;
+
+fn run(yaml: &str, seed: u64) -> RunReport {
+    let scenario = parse_scenario(yaml, "test").expect("valid scenario");
+    sim::run(&scenario, seed).expect("runs")
+}
+
+fn ns(seconds: f64) -> i64 {
+    (seconds * 1e9).round() as i64
+}
+
+#[test]
+fn good_case_commits_every_three_message_delays() {
+    // Proposal, prevotes, precommits: three one-way delays of 100 ms per height.
+    let r = run(
+        r#"
+name: good_case
+duration: 10s
+validators: { count: 4 }
+network: { latency: { distribution: constant, mean: 100ms } }
+load: { transaction_rate: 0 }
+parameters: { block_interval: 0s }
+costs: none
+"#,
+        1,
+    );
+    assert_eq!(r.heights_committed, 33, "10 s / 0.3 s per height");
+    for (i, h) in r.heights.iter().enumerate() {
+        assert_eq!(h.height, i as u64 + 1);
+        assert_eq!(h.round, 0, "height {} needed round {}", h.height, h.round);
+        assert_eq!(
+            ns(h.commit_time_s),
+            300_000_000 * (i as i64 + 1),
+            "height {}",
+            h.height
+        );
+    }
+    assert_eq!(r.rounds.mean, 1.0);
+    assert!(r.safety.held());
+}
+
+#[test]
+fn block_interval_adds_to_every_height() {
+    let r = run(
+        r#"
+duration: 10s
+validators: { count: 4 }
+network: { latency: { distribution: constant, mean: 50ms } }
+parameters: { block_interval: 1s }
+costs: none
+"#,
+        1,
+    );
+    // 150 ms of voting, then 1 s of timeout_commit before the next height starts.
+    for pair in r.heights.windows(2) {
+        assert_eq!(
+            ns(pair[1].commit_time_s - pair[0].commit_time_s),
+            1_150_000_000
+        );
+    }
+    assert_eq!(ns(r.heights[0].commit_time_s), 150_000_000);
+    assert_eq!(r.heights_committed, 9);
+}
+
+#[test]
+fn silent_proposer_costs_one_extra_round() {
+    let r = run(
+        r#"
+duration: 60s
+validators: { count: 4 }
+network: { latency: { distribution: constant, mean: 100ms } }
+byzantine: { behavior: silent, validators: [1] }
+parameters: { block_interval: 0s }
+costs: none
+"#,
+        3,
+    );
+    let schedule = ProposerSchedule::new(&[1, 1, 1, 1]);
+    let mut skipped = 0;
+    let mut previous_commit = 0.0;
+    for h in &r.heights {
+        let took = ns(h.commit_time_s - previous_commit);
+        previous_commit = h.commit_time_s;
+        if schedule.proposer(h.height, 0) == 1 {
+            skipped += 1;
+            assert_eq!(h.round, 1, "height {} had the silent proposer", h.height);
+            assert_eq!(h.proposer, schedule.proposer(h.height, 1));
+            // timeout_propose 3 s, nil prevotes and precommits (2 delays), timeout_precommit
+            // 1 s, then the good case in round 1 (3 delays).
+            assert_eq!(took, 4_500_000_000, "height {}", h.height);
+        } else {
+            assert_eq!(h.round, 0, "height {}", h.height);
+            assert_eq!(took, 300_000_000, "height {}", h.height);
+        }
+    }
+    assert!(
+        skipped >= 5,
+        "only {skipped} heights had the silent proposer"
+    );
+    assert!(r.safety.held());
+}
+
+#[test]
+fn partition_without_quorum_stops_commits_until_it_heals() {
+    let r = run(
+        r#"
+duration: 40s
+validators: { count: 4 }
+network:
+  latency: { distribution: constant, mean: 50ms }
+  gossip_interval: 100ms
+  partitions:
+    - { at: 10s, heal_at: 25s, groups: [[0, 1], [2, 3]] }
+costs: none
+"#,
+        5,
+    );
+    let commits: Vec<f64> = r.heights.iter().map(|h| h.commit_time_s).collect();
+    assert!(
+        commits.iter().filter(|&&t| t < 10.0).count() >= 7,
+        "{commits:?}"
+    );
+    // Nothing that starts inside the partition can commit: no side has more than 2/3.
+    assert!(
+        commits.iter().all(|&t| !(10.3..25.0).contains(&t)),
+        "{commits:?}"
+    );
+    let after: Vec<f64> = commits.iter().copied().filter(|&t| t >= 25.0).collect();
+    assert!(
+        !after.is_empty() && after[0] < 32.0,
+        "commits resume after the heal: {after:?}"
+    );
+    assert!(after.len() >= 5, "{after:?}");
+    assert!(r.safety.held());
+}
+
+#[test]
+fn byzantine_power_below_one_third_never_breaks_safety() {
+    for behavior in [
+        "silent",
+        "equivocate",
+        "amnesia",
+        "delay",
+        "withhold_precommits",
+    ] {
+        for (count, byzantine) in [(4, 1), (7, 2)] {
+            for seed in 0..6 {
+                let r = run(
+                    &format!(
+                        r#"
+duration: 20s
+validators: {{ count: {count} }}
+network: {{ latency: {{ distribution: lognormal, mean: 80ms, stddev: 40ms }}, loss: 0.02 }}
+byzantine: {{ behavior: {behavior}, count: {byzantine} }}
+load: {{ transaction_rate: 50 }}
+"#
+                    ),
+                    seed,
+                );
+                assert!(
+                    r.safety.held(),
+                    "{behavior} n={count} seed={seed}: {:?}",
+                    r.safety
+                );
+                assert!(
+                    r.heights_committed > 3,
+                    "{behavior} n={count} seed={seed}: {} heights",
+                    r.heights_committed
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn coordinated_equivocation_above_one_third_is_caught_with_its_culprits() {
+    let r = run(
+        r#"
+duration: 30s
+validators: { count: 4 }
+network: { latency: { distribution: constant, mean: 50ms } }
+byzantine: { behavior: equivocate, validators: [2, 3] }
+costs: none
+"#,
+        1,
+    );
+    assert!(
+        !r.safety.agreement,
+        "two equivocators of four must be able to fork"
+    );
+    let v = &r.safety.violations[0];
+    assert_eq!(v.invariant, "agreement");
+    assert!(!v.culprits.is_empty());
+    assert!(
+        v.culprits.iter().all(|c| [2, 3].contains(c)),
+        "{:?}",
+        v.culprits
+    );
+}
+
+#[test]
+fn same_seed_same_report_and_different_seeds_differ() {
+    let yaml = r#"
+duration: 30s
+validators: { count: 7 }
+network: { latency: { distribution: normal, mean: 60ms, stddev: 20ms }, loss: 0.01 }
+byzantine: { behavior: silent, count: 1 }
+load: { transaction_rate: 300 }
+"#;
+    let strip = |mut r: RunReport| {
+        r.wall_time_s = 0.0;
+        r.to_json(true)
+    };
+    let a = strip(run(yaml, 11));
+    let b = strip(run(yaml, 11));
+    let c = strip(run(yaml, 12));
+    assert_eq!(a, b);
+    assert_ne!(
+        serde_json::from_str::<serde_json::Value>(&a).unwrap()["trace_hash"],
+        serde_json::from_str::<serde_json::Value>(&c).unwrap()["trace_hash"]
+    );
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    use rayon::prelude::*;
+    let scenario = parse_scenario(
+        r#"
+duration: 15s
+validators: { count: 5 }
+network: { latency: { distribution: exponential, mean: 40ms } }
+load: { transaction_rate: 200 }
+"#,
+        "t",
+    )
+    .unwrap();
+    let runs = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            (0..6u64)
+                .into_par_iter()
+                .map(|seed| {
+                    let mut r = sim::run(&scenario, seed).unwrap();
+                    r.wall_time_s = 0.0;
+                    r.to_json(true)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(runs(1), runs(2));
+}
