@@ -1,0 +1,237 @@
+//! One link's latency distribution, sampled in whole nanoseconds.
+
+use super::NetError;
+use crate::config::LatencySpec;
+use crate::sim::SimRng;
+use rand_distr::{Distribution, Exp, LogNormal, Normal, Uniform};
+use std::time::Duration;
+
+/// A ready-to-sample latency distribution (parameters in nanoseconds).
+#[derive(Clone, Debug)]
+pub enum LinkLatency {
+    /// Always this many nanoseconds; draws nothing.
+    Constant(u64),
+    /// Uniform over `[min, max]` nanoseconds, inclusive.
+    Uniform {
+        /// The distribution.
+        dist: Uniform<u64>,
+        /// Its lower bound.
+        min: u64,
+    },
+    /// Normal, clamped at zero.
+    Normal(Normal<f64>),
+    /// Log-normal with the spec's mean and standard deviation.
+    Lognormal(LogNormal<f64>),
+    /// Exponential with the spec's mean.
+    Exponential(Exp<f64>),
+}
+
+impl LinkLatency {
+    /// The sampler for `spec`; degenerate spreads (zero stddev, zero mean) become constants.
+    pub fn new(spec: &LatencySpec) -> Result<LinkLatency, NetError> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            NetError(format!("latency: {what} distribution is invalid: {e}"))
+        };
+        Ok(match *spec {
+            LatencySpec::Constant { mean } => LinkLatency::Constant(nanos(mean)),
+            LatencySpec::Uniform { min, max } => {
+                let (lo, hi) = (nanos(min), nanos(max));
+                if lo > hi {
+                    return Err(NetError(format!(
+                        "latency: uniform min {min:?} is above max {max:?}"
+                    )));
+                }
+                if lo == hi {
+                    LinkLatency::Constant(lo)
+                } else {
+                    LinkLatency::Uniform {
+                        dist: Uniform::new_inclusive(lo, hi).map_err(|e| bad("uniform", &e))?,
+                        min: lo,
+                    }
+                }
+            }
+            LatencySpec::Normal { mean, stddev } => {
+                if stddev.is_zero() {
+                    LinkLatency::Constant(nanos(mean))
+                } else {
+                    LinkLatency::Normal(
+                        Normal::new(nanos_f64(mean), nanos_f64(stddev))
+                            .map_err(|e| bad("normal", &e))?,
+                    )
+                }
+            }
+            LatencySpec::Lognormal { mean, stddev } => {
+                if stddev.is_zero() || mean.is_zero() {
+                    LinkLatency::Constant(nanos(mean))
+                } else {
+                    let (m, s) = (nanos_f64(mean), nanos_f64(stddev));
+                    let sigma2 = (1.0 + (s * s) / (m * m)).ln();
+                    let mu = m.ln() - sigma2 / 2.0;
+                    LinkLatency::Lognormal(
+                        LogNormal::new(mu, sigma2.sqrt()).map_err(|e| bad("lognormal", &e))?,
+                    )
+                }
+            }
+            LatencySpec::Exponential { mean } => {
+                if mean.is_zero() {
+                    LinkLatency::Constant(0)
+                } else {
+                    LinkLatency::Exponential(
+                        Exp::new(1.0 / nanos_f64(mean)).map_err(|e| bad("exponential", &e))?,
+                    )
+                }
+            }
+        })
+    }
+
+    /// One hop's latency in nanoseconds (rounded to the nearest, never negative).
+    #[inline]
+    pub fn sample(&self, rng: &mut SimRng) -> u64 {
+        match self {
+            LinkLatency::Constant(ns) => *ns,
+            LinkLatency::Uniform { dist, .. } => dist.sample(rng),
+            LinkLatency::Normal(d) => round_nanos(d.sample(rng)),
+            LinkLatency::Lognormal(d) => round_nanos(d.sample(rng)),
+            LinkLatency::Exponential(d) => round_nanos(d.sample(rng)),
+        }
+    }
+
+    /// The smallest latency a hop can take, in nanoseconds.
+    pub fn min_nanos(&self) -> u64 {
+        match self {
+            LinkLatency::Constant(ns) => *ns,
+            LinkLatency::Uniform { min, .. } => *min,
+            LinkLatency::Normal(_) | LinkLatency::Lognormal(_) | LinkLatency::Exponential(_) => 0,
+        }
+    }
+}
+
+/// A duration in whole nanoseconds, saturating.
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn nanos_f64(d: Duration) -> f64 {
+    d.as_nanos() as f64
+}
+
+/// Nearest whole nanosecond; negative (normal tail) and NaN become 0, huge values saturate.
+#[inline]
+fn round_nanos(x: f64) -> u64 {
+    // `as` saturates and maps NaN to 0.
+    x.round() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::{Stream, stream};
+
+    fn draws(spec: LatencySpec, count: usize) -> Vec<u64> {
+        let lat = LinkLatency::new(&spec).unwrap();
+        let mut rng = stream(11, Stream::Network);
+        (0..count).map(|_| lat.sample(&mut rng)).collect()
+    }
+
+    fn mean_sd(xs: &[u64]) -> (f64, f64) {
+        let n = xs.len() as f64;
+        let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = xs.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        (mean, var.sqrt())
+    }
+
+    const MS: f64 = 1e6;
+
+    #[test]
+    fn uniform_samples_stay_in_bounds_and_average_the_middle() {
+        let xs = draws(
+            LatencySpec::Uniform {
+                min: Duration::from_millis(10),
+                max: Duration::from_millis(20),
+            },
+            20_000,
+        );
+        assert!(xs.iter().all(|&x| (10_000_000..=20_000_000).contains(&x)));
+        let (mean, _) = mean_sd(&xs);
+        assert!((mean - 15.0 * MS).abs() < 0.01 * 15.0 * MS, "mean {mean}");
+        // Both ends are reached (within 0.1 ms).
+        assert!(xs.iter().any(|&x| x < 10_100_000));
+        assert!(xs.iter().any(|&x| x > 19_900_000));
+    }
+
+    #[test]
+    fn lognormal_matches_requested_mean_and_stddev() {
+        let xs = draws(
+            LatencySpec::Lognormal {
+                mean: Duration::from_millis(100),
+                stddev: Duration::from_millis(50),
+            },
+            20_000,
+        );
+        let (mean, sd) = mean_sd(&xs);
+        assert!((mean - 100.0 * MS).abs() < 0.02 * 100.0 * MS, "mean {mean}");
+        assert!((sd - 50.0 * MS).abs() < 0.05 * 50.0 * MS, "sd {sd}");
+    }
+
+    #[test]
+    fn exponential_matches_requested_mean() {
+        let xs = draws(
+            LatencySpec::Exponential {
+                mean: Duration::from_millis(80),
+            },
+            20_000,
+        );
+        let (mean, sd) = mean_sd(&xs);
+        assert!((mean - 80.0 * MS).abs() < 0.03 * 80.0 * MS, "mean {mean}");
+        assert!((sd - 80.0 * MS).abs() < 0.05 * 80.0 * MS, "sd {sd}");
+    }
+
+    #[test]
+    fn normal_matches_mean_and_never_goes_negative() {
+        let xs = draws(
+            LatencySpec::Normal {
+                mean: Duration::from_millis(50),
+                stddev: Duration::from_millis(10),
+            },
+            20_000,
+        );
+        let (mean, sd) = mean_sd(&xs);
+        assert!((mean - 50.0 * MS).abs() < 0.01 * 50.0 * MS, "mean {mean}");
+        assert!((sd - 10.0 * MS).abs() < 0.05 * 10.0 * MS, "sd {sd}");
+        // A wide normal is clamped at zero, not wrapped around.
+        let wide = draws(
+            LatencySpec::Normal {
+                mean: Duration::from_millis(1),
+                stddev: Duration::from_millis(10),
+            },
+            2_000,
+        );
+        let zeros = wide.iter().filter(|&&x| x == 0).count();
+        assert!((800..1_100).contains(&zeros), "zeros {zeros}");
+        assert!(wide.iter().all(|&x| x < 100_000_000));
+    }
+
+    #[test]
+    fn degenerate_spreads_are_constant_and_min_is_the_support_floor() {
+        let c = LinkLatency::new(&LatencySpec::Normal {
+            mean: Duration::from_millis(7),
+            stddev: Duration::ZERO,
+        })
+        .unwrap();
+        assert_eq!(c.sample(&mut stream(1, Stream::Network)), 7_000_000);
+        assert_eq!(c.min_nanos(), 7_000_000);
+        let u = LinkLatency::new(&LatencySpec::Uniform {
+            min: Duration::from_millis(3),
+            max: Duration::from_millis(9),
+        })
+        .unwrap();
+        assert_eq!(u.min_nanos(), 3_000_000);
+        assert!(
+            LinkLatency::new(&LatencySpec::Uniform {
+                min: Duration::from_millis(9),
+                max: Duration::from_millis(3),
+            })
+            .is_err()
+        );
+    }
+}
