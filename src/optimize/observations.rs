@@ -65,3 +65,44 @@ impl Observations {
         non_negative("observations.mean_txs_per_block", self.mean_txs_per_block)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_durations_as_scenario_files_write_them() {
+        let obs: Observations =
+            serde_json::from_str(r#"{"max_message_delay": "120ms", "multi_round_fraction": 0.25}"#)
+                .unwrap();
+        assert_eq!(obs.max_message_delay, Some(Duration::from_millis(120)));
+        assert_eq!(obs.multi_round_fraction, Some(0.25));
+        assert_eq!(obs.proposal_arrival, None);
+        let err = serde_json::from_str::<Observations>(r#"{"max_delay": "1s"}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `max_delay`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn refuses_impossible_numbers() {
+        let bad_fill = Observations {
+            block_fill_ratio: Some(f64::NAN),
+            ..Observations::default()
+        };
+        assert!(matches!(
+            bad_fill.validate(),
+            Err(OptimizeError::InvalidInput {
+                field: "observations.block_fill_ratio",
+                ..
+            })
+        ));
+        let bad_txs = Observations {
+            mean_txs_per_block: Some(-1.0),
+            ..Observations::default()
+        };
+        assert!(bad_txs.validate().is_err());
+        assert_eq!(Observations::default().validate(), Ok(()));
+    }
+}

@@ -62,7 +62,7 @@ fn below(value: f64, target: f64) -> f64 {
     if !value.is_finite() {
         return 1.0;
     }
-    if !(target > 0.0) {
+    if target.is_nan() || target <= 0.0 {
         return 0.0;
     }
     ((target - value) / target).clamp(0.0, 1.0)
@@ -72,7 +72,7 @@ fn above(value: f64, limit: f64) -> f64 {
     if !value.is_finite() {
         return 1.0;
     }
-    if !(limit > 0.0) {
+    if limit.is_nan() || limit <= 0.0 {
         return if value > 0.0 { 1.0 } else { 0.0 };
     }
     ((value - limit) / limit).max(0.0)

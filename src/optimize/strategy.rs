@@ -629,3 +629,75 @@ fn ratio(a: Duration, b: Duration) -> f64 {
 fn secs(d: Duration) -> String {
     format!("{:.3}s", d.as_secs_f64())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn metrics(round: u64) -> ConsensusMetrics {
+        ConsensusMetrics {
+            round_duration: ms(round),
+            proposal_time: ms(100),
+            voting_time: ms(200),
+            commit_time: ms(50),
+            ..ConsensusMetrics::default()
+        }
+    }
+
+    #[test]
+    fn steps_scale_with_aggressiveness() {
+        assert_eq!(
+            Step::from_aggressiveness(0.5),
+            Step {
+                shrink: 0.75,
+                grow: 1.5
+            }
+        );
+        assert_eq!(Step::from_aggressiveness(1.0).shrink, 0.5);
+        assert_eq!(Step::from_aggressiveness(0.0).grow, 1.0);
+    }
+
+    #[test]
+    fn extra_rounds_are_inferred_from_time_outside_the_deciding_round() {
+        let p = OptimizationParameters::default(); // block_interval 1 s
+        let none = Observations::default();
+        // 1.35 s deciding round + interval; 0.15 s of 1.5 s is noise.
+        assert_eq!(extra_round_share(&p, &metrics(1500), &none), (0.0, false));
+        // 4 s: 2.65 s lost of 4 s.
+        let (share, observed) = extra_round_share(&p, &metrics(4000), &none);
+        assert!((share - 0.6625).abs() < 1e-9 && !observed);
+        // Observations win over inference.
+        let seen = Observations {
+            rounds_per_height_mean: Some(1.2),
+            ..Observations::default()
+        };
+        let (share, observed) = extra_round_share(&p, &metrics(4000), &seen);
+        assert!((share - 0.2).abs() < 1e-9 && observed);
+    }
+
+    #[test]
+    fn diagnosis_reads_fill_backlog_and_cpu() {
+        let p = OptimizationParameters::default();
+        let t = PerformanceTargets::default();
+        let mut m = metrics(1500);
+        m.resource_usage.cpu_percent = 60.0; // exactly 0.75 × 80
+        let obs = Observations {
+            block_fill_ratio: Some(0.9),
+            mempool_backlog: Some(1001),
+            mean_txs_per_block: Some(1000.0),
+            max_message_delay: Some(ms(100)),
+            ..Observations::default()
+        };
+        let d = Diagnosis::new(&p, &t, &m, &obs);
+        assert!(d.cpu_bound && d.backlog && d.delays_observed);
+        assert_eq!(d.blocks_full, Some(true));
+        assert!(!d.block_heavy); // 50 ms commit < 2 × 100 ms
+        let d = Diagnosis::new(&p, &t, &m, &Observations::default());
+        assert_eq!(d.blocks_full, None);
+        assert!(!d.backlog && !d.delays_observed);
+    }
+}
