@@ -761,3 +761,28 @@ fn score_orders_a_better_run_below_a_worse_one() {
     assert!((score(&better, &t) - 0.3).abs() < 1e-9); // 0.1 + 0.2
     assert_eq!(score(&healthy(), &t), 0.0);
 }
+
+#[test]
+fn the_seed_loop_applies_every_suggestion_of_one_analysis() {
+    let mut e = engine_with(OptimizationParameters {
+        parallel_verification: false,
+        ..OptimizationParameters::default()
+    });
+    let mut current_metrics = ConsensusMetrics {
+        throughput: 600.0,
+        round_duration: ms(2400),
+        ..healthy()
+    };
+    current_metrics.resource_usage.cpu_percent = 70.0;
+    let suggestions = e.analyze_and_optimize(&current_metrics).unwrap();
+    // Parallel on, batch 150, and (1.05 s of 2.4 s outside the deciding round) timeout_propose.
+    assert_eq!(suggestions.len(), 3, "{suggestions:#?}");
+    for suggestion in &suggestions {
+        e.apply_optimization(suggestion, current_metrics.clone())
+            .unwrap();
+    }
+    assert!(e.parameters().parallel_verification);
+    assert_eq!(e.parameters().batch_size, 150);
+    assert_eq!(e.parameters().timeout_propose, ms(2250));
+    assert_eq!(e.history().len(), 3);
+}
