@@ -16,4 +16,8 @@ pub mod workload;
 
 pub use config::Scenario;
 pub use metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage};
+pub use optimize::{
+    Observations, OptimizationEngine, OptimizationSuggestion, OptimizeError, Parameter,
+    ParameterValue, Strategy,
+};
 pub use optimize::{OptimizationParameters, PerformanceTargets};
