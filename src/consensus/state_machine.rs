@@ -1811,17 +1811,3 @@ mod tests {
         }
     }
 }
-impl ConsensusState {
-    /// stub
-    pub fn height(&self) -> Height {
-        0
-    }
-    /// stub
-    pub fn round(&self) -> Round {
-        0
-    }
-    /// stub
-    pub fn step(&self) -> super::Step {
-        super::Step::Propose
-    }
-}
