@@ -1,6 +1,6 @@
 //! Durations written the way people write them: `500ms`, `3s`, `1.5s`, `5m`, `2h`, `250us`, `0s`.
 
-use serde::{Deserialize, Deserializer, Serializer};
+use serde::{Deserializer, Serializer};
 use std::time::Duration;
 
 /// Parse `"<number><unit>"` with unit one of `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`.
@@ -66,9 +66,43 @@ pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// Serde adapter: `#[serde(with = "crate::config::duration")]`.
+///
+/// Parses inside the visitor, so that the format's error carries the field's path and position.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    parse(&text).map_err(serde::de::Error::custom)
+    d.deserialize_str(DurationVisitor)
+}
+
+/// Reads a duration string; anything else is an error saying how to write one.
+struct DurationVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a duration like `500ms`, `3s` or `5m`")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+        parse(v).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+        Err(E::custom(format!(
+            "duration `{v}` has no unit: write it like `500ms`, `3s` or `5m`"
+        )))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+        Err(E::custom(format!(
+            "duration `{v}` has no unit: write it like `500ms`, `3s` or `5m`"
+        )))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
+        Err(E::custom(format!(
+            "duration `{v}` has no unit: write it like `500ms`, `3s` or `5m`"
+        )))
+    }
 }
 
 /// Serde adapter for `Option<Duration>`.
@@ -85,9 +119,29 @@ pub mod option {
 
     /// Deserialize an optional duration string.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(d)?;
-        text.map(|t| super::parse(&t).map_err(serde::de::Error::custom))
-            .transpose()
+        d.deserialize_option(OptionVisitor)
+    }
+
+    struct OptionVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for OptionVisitor {
+        type Value = Option<Duration>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a duration like `500ms`, `3s` or `5m`, or nothing")
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<Duration>, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<Duration>, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Duration>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
     }
 }
 

@@ -1,14 +1,23 @@
-//! Configuration: scenario YAML files (and built-in scenarios), validated before anything runs.
+//! Configuration: scenario YAML files (and built-in scenarios), validated before anything runs,
+//! and the `ccperf.toml` settings with their `CC_*` environment overrides.
 
+mod builtin;
 pub mod duration;
+mod locate;
 mod scenario;
+pub mod settings;
+mod validate;
 
+pub use builtin::{builtin_names, builtin_scenario, builtin_scenario_text};
 pub use scenario::{
     ByzantineBehavior, ByzantineSpec, CostModel, CostPreset, CostsSpec, LatencySpec, LoadSpec,
     NetworkSpec, PartitionSpec, Scenario, Topology, ValidatorsSpec,
 };
+pub use settings::{EffectiveSettings, Settings, Source};
+pub use validate::{MAX_DURATION, MAX_TOTAL_POWER, MAX_VALIDATORS, validate};
 
 use std::fmt;
+use std::path::Path;
 
 /// Bad input: names where (file, field, line and column when known) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +30,32 @@ pub struct ConfigError {
     pub location: Option<(usize, usize)>,
     /// What is wrong and, where possible, how to fix it.
     pub message: String,
+}
+
+impl ConfigError {
+    /// An error about the whole input (no field, no location).
+    pub fn new(origin: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            origin: origin.into(),
+            field: None,
+            location: None,
+            message: message.into(),
+        }
+    }
+
+    /// An error about one field of the input.
+    pub fn at_field(
+        origin: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            origin: origin.into(),
+            field: Some(field.into()),
+            location: None,
+            message: message.into(),
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -39,29 +74,73 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Parse and validate a scenario from YAML text; `origin` names it in errors.
+///
+/// Syntax errors, unknown fields and wrong types carry the parser's line and column;
+/// validation errors carry the field path and, when the field is written in `text`, its line.
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ConfigError> {
-    let scenario: Scenario = serde_yaml::from_str(text).map_err(|e| ConfigError {
-        origin: origin.to_string(),
-        field: None,
-        location: e.location().map(|l| (l.line(), l.column())),
-        message: e.to_string(),
+    let scenario: Scenario =
+        serde_yaml::from_str(text).map_err(|e| locate::yaml_error(origin, text, &e))?;
+    validate(&scenario).map_err(|mut e| {
+        e.origin = origin.to_string();
+        if e.location.is_none() {
+            e.location = e
+                .field
+                .as_deref()
+                .and_then(|f| locate::field_location(text, f));
+        }
+        e
     })?;
     Ok(scenario)
 }
-// TEMP (lead): replaced by the config branch
-/// temp
-pub fn builtin_names() -> &'static [&'static str] {
-    &[]
+
+/// Read, parse and validate a scenario file; a missing or unreadable file is an error naming it.
+pub fn load_scenario(path: &Path) -> Result<Scenario, ConfigError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::new(&origin, format!("cannot read scenario file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ConfigError::new(
+            &origin,
+            format!(
+                "scenario file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    parse_scenario(&text, &origin)
 }
-/// temp
-pub fn builtin_scenario(_: &str) -> Option<Result<Scenario, ConfigError>> {
-    None
+
+/// A built-in scenario by name (`baseline`, …) or a scenario file by path.
+///
+/// An argument that looks like a path (has a `/` or ends in `.yaml`/`.yml`) is always a file;
+/// otherwise a built-in name wins over a file of the same name in the current directory.
+pub fn resolve_scenario(arg: &str) -> Result<Scenario, ConfigError> {
+    let path = Path::new(arg);
+    let looks_like_path = arg.contains('/')
+        || arg.contains(std::path::MAIN_SEPARATOR)
+        || matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+    if !looks_like_path {
+        if let Some(result) = builtin_scenario(arg) {
+            return result;
+        }
+        if !path.exists() {
+            return Err(ConfigError::new(
+                arg,
+                format!(
+                    "no built-in scenario or file named `{arg}`; the built-in scenarios are {}",
+                    builtin_names().join(", ")
+                ),
+            ));
+        }
+    }
+    load_scenario(path)
 }
-/// temp
-pub fn resolve_scenario(p: &str) -> Result<Scenario, ConfigError> {
-    parse_scenario(&std::fs::read_to_string(p).unwrap_or_default(), p)
-}
-/// temp
-pub fn to_yaml(s: &Scenario) -> String {
-    serde_yaml::to_string(s).unwrap_or_default()
+
+/// The scenario as YAML; `parse_scenario(&to_yaml(s), _)` gives back `s`.
+pub fn to_yaml(scenario: &Scenario) -> String {
+    serde_yaml::to_string(scenario)
+        .unwrap_or_else(|e| format!("# the scenario could not be written as YAML: {e}\n"))
 }

@@ -75,8 +75,8 @@ pub enum Topology {
 }
 
 /// Latency of one link, drawn per message.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "distribution", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "distribution", rename_all = "snake_case")]
 pub enum LatencySpec {
     /// Always `mean`.
     Constant {
@@ -117,6 +117,108 @@ pub enum LatencySpec {
         #[serde(with = "crate::config::duration")]
         mean: Duration,
     },
+}
+
+impl<'de> Deserialize<'de> for LatencySpec {
+    /// By hand rather than an internally tagged derive, so that a missing or extra parameter is
+    /// reported at `network.latency.<parameter>` with the position of the latency.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LatencyVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for LatencyVisitor {
+            type Value = LatencySpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a latency like `{ distribution: constant, mean: 50ms }`")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<LatencySpec, A::Error> {
+                RawLatency::deserialize(serde::de::value::MapAccessDeserializer::new(map))?
+                    .into_spec()
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+
+        d.deserialize_map(LatencyVisitor)
+    }
+}
+
+/// A latency as written: the distribution and whichever parameters were given.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLatency {
+    distribution: Distribution,
+    #[serde(default, with = "crate::config::duration::option")]
+    mean: Option<Duration>,
+    #[serde(default, with = "crate::config::duration::option")]
+    min: Option<Duration>,
+    #[serde(default, with = "crate::config::duration::option")]
+    max: Option<Duration>,
+    #[serde(default, with = "crate::config::duration::option")]
+    stddev: Option<Duration>,
+}
+
+/// The `distribution:` of a latency.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Distribution {
+    Constant,
+    Uniform,
+    Normal,
+    Lognormal,
+    Exponential,
+}
+
+impl RawLatency {
+    /// The latency, if exactly the distribution's parameters were given.
+    fn into_spec(self) -> Result<LatencySpec, String> {
+        let (name, takes): (&str, &[&str]) = match self.distribution {
+            Distribution::Constant => ("constant", &["mean"]),
+            Distribution::Uniform => ("uniform", &["min", "max"]),
+            Distribution::Normal => ("normal", &["mean", "stddev"]),
+            Distribution::Lognormal => ("lognormal", &["mean", "stddev"]),
+            Distribution::Exponential => ("exponential", &["mean"]),
+        };
+        let takes_text = takes
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let given = [
+            ("mean", self.mean),
+            ("min", self.min),
+            ("max", self.max),
+            ("stddev", self.stddev),
+        ];
+        for (key, value) in given {
+            if value.is_some() && !takes.contains(&key) {
+                return Err(format!(
+                    "unknown field `{key}` for distribution `{name}`, which takes {takes_text}"
+                ));
+            }
+            if value.is_none() && takes.contains(&key) {
+                return Err(format!(
+                    "missing field `{key}`: distribution `{name}` takes {takes_text}"
+                ));
+            }
+        }
+        let (mean, min, max, stddev) = (
+            self.mean.unwrap_or_default(),
+            self.min.unwrap_or_default(),
+            self.max.unwrap_or_default(),
+            self.stddev.unwrap_or_default(),
+        );
+        Ok(match self.distribution {
+            Distribution::Constant => LatencySpec::Constant { mean },
+            Distribution::Uniform => LatencySpec::Uniform { min, max },
+            Distribution::Normal => LatencySpec::Normal { mean, stddev },
+            Distribution::Lognormal => LatencySpec::Lognormal { mean, stddev },
+            Distribution::Exponential => LatencySpec::Exponential { mean },
+        })
+    }
 }
 
 impl LatencySpec {
@@ -326,7 +428,7 @@ impl Default for CostModel {
 }
 
 /// `costs:` is `none` (zero cost), `default`, or a map of costs.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum CostsSpec {
     /// `none` or `default`.
@@ -348,6 +450,51 @@ pub enum CostPreset {
 impl Default for CostsSpec {
     fn default() -> Self {
         CostsSpec::Preset(CostPreset::Default)
+    }
+}
+
+/// What `costs:` may be, for error messages.
+const COSTS_EXPECTED: &str = "`none`, `default` or a map of costs (cores, sign, verify_vote, \
+     build_per_tx, verify_per_tx, verify_batch_overhead, commit_per_tx, commit_per_block, \
+     base_memory_mb)";
+
+impl<'de> Deserialize<'de> for CostsSpec {
+    /// By hand rather than `untagged`, so that a bad value says what `costs:` may be and an
+    /// error inside the map keeps its field and position.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct CostsVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for CostsVisitor {
+            type Value = CostsSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(COSTS_EXPECTED)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CostsSpec, E> {
+                match v {
+                    "none" => Ok(CostsSpec::Preset(CostPreset::None)),
+                    "default" => Ok(CostsSpec::Preset(CostPreset::Default)),
+                    other => Err(E::custom(format!(
+                        "unknown cost preset `{other}`: expected {COSTS_EXPECTED}"
+                    ))),
+                }
+            }
+
+            fn visit_unit<E: serde::de::Error>(self) -> Result<CostsSpec, E> {
+                Ok(CostsSpec::default())
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<CostsSpec, A::Error> {
+                CostModel::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(CostsSpec::Custom)
+            }
+        }
+
+        d.deserialize_any(CostsVisitor)
     }
 }
 
