@@ -6,12 +6,21 @@
 pub mod check;
 pub mod config;
 pub mod consensus;
+pub mod export;
 pub mod metrics;
+pub mod monitor;
 pub mod net;
 pub mod optimize;
 pub mod sim;
 pub mod workload;
 
 pub use config::Scenario;
-pub use metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage};
+pub use metrics::{
+    Clock, ConsensusMetrics, LatencyHistogram, LatencyPercentiles, ResourceUsage,
+    ThroughputTracker, VirtualClock, WallClock,
+};
+pub use monitor::{
+    Alert, AlertConfig, Anomaly, AnomalyKind, AnomalySeverity, AnomalyThresholds, MonitorError,
+    PerformanceMonitor, PerformanceTrend,
+};
 pub use optimize::{OptimizationParameters, PerformanceTargets};
