@@ -8,11 +8,11 @@
 
 use crate::metrics::LatencyPercentiles;
 use crate::monitor::{Alert, Anomaly, AnomalySeverity};
-use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::encoding::text;
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets_range};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 use std::collections::BTreeSet;
@@ -39,7 +39,9 @@ const QUANTILES: [&str; 4] = ["0.5", "0.9", "0.95", "0.99"];
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// A namespace must match `[a-zA-Z_][a-zA-Z0-9_]*` (or be empty for none).
-    #[error("invalid metric namespace {0:?}: use letters, digits and '_', not starting with a digit")]
+    #[error(
+        "invalid metric namespace {0:?}: use letters, digits and '_', not starting with a digit"
+    )]
     InvalidNamespace(String),
     /// Writing the textfile failed.
     #[error("cannot write {path}: {source}")]
@@ -143,15 +145,31 @@ impl PrometheusExporter {
         };
         let gauges = [
             ("consensus_height", "Height of the chain", &self.height),
-            ("consensus_rounds", "Number of rounds at the latest height", &self.rounds),
-            ("consensus_validators", "Number of validators", &self.validators),
+            (
+                "consensus_rounds",
+                "Number of rounds at the latest height",
+                &self.rounds,
+            ),
+            (
+                "consensus_validators",
+                "Number of validators",
+                &self.validators,
+            ),
             (
                 "consensus_byzantine_validators",
                 "Number of validators that misbehaved",
                 &self.byzantine_validators,
             ),
-            ("consensus_num_txs", "Number of transactions in the latest block", &self.num_txs),
-            ("consensus_total_txs", "Total number of transactions committed", &self.total_txs),
+            (
+                "consensus_num_txs",
+                "Number of transactions in the latest block",
+                &self.num_txs,
+            ),
+            (
+                "consensus_total_txs",
+                "Total number of transactions committed",
+                &self.total_txs,
+            ),
         ];
         for (name, help, gauge) in gauges {
             consensus.register(name, help, gauge.clone());
@@ -300,7 +318,11 @@ fn openmetrics_to_prometheus_text(openmetrics: &str) -> String {
         match described {
             Some((tag, rest)) => {
                 let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                let suffix = if counters.contains(name) { "_total" } else { "" };
+                let suffix = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
                 out.push_str(&format!("{tag}{name}{suffix} {tail}\n"));
             }
             None => {
@@ -312,9 +334,11 @@ fn openmetrics_to_prometheus_text(openmetrics: &str) -> String {
     out
 }
 
-/// Buckets from 0.1 s to 100 s, as CometBFT uses for its consensus durations.
+/// Bucket bounds in seconds, 0.1 s to 100 s: the range CometBFT's consensus durations use.
+const DURATION_BUCKETS: [f64; 10] = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0];
+
 fn duration_histogram() -> Histogram {
-    Histogram::new(exponential_buckets_range(0.1, 100.0, 8))
+    Histogram::new(DURATION_BUCKETS)
 }
 
 fn severity_labels() -> [&'static str; 4] {
@@ -342,7 +366,10 @@ impl<M> Labelled<M> {
     }
 
     fn get(&self, value: &str) -> Option<&M> {
-        self.members.iter().find(|(v, _)| *v == value).map(|(_, m)| m)
+        self.members
+            .iter()
+            .find(|(v, _)| *v == value)
+            .map(|(_, m)| m)
     }
 }
 

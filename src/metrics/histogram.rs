@@ -173,7 +173,10 @@ mod tests {
             let exact = exact_quantile(&samples, q) as f64;
             let got = histogram.quantile(q).as_nanos() as f64;
             let relative = (got - exact).abs() / exact;
-            assert!(relative <= 1e-3, "q={q}: got {got}, exact {exact}, rel {relative}");
+            assert!(
+                relative <= 1e-3,
+                "q={q}: got {got}, exact {exact}, rel {relative}"
+            );
         }
         let p = histogram.percentiles();
         assert!(p.p50 <= p.p90 && p.p90 <= p.p95 && p.p95 <= p.p99);

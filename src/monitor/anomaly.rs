@@ -332,7 +332,7 @@ impl Judged<'_> {
         let t = self.thresholds;
         let value = self.sample.metrics.throughput;
         let median = self.baseline_median(|s| s.metrics.throughput);
-        let relative = (self.relative && median > 0.0).then(|| median * t.throughput_fraction);
+        let relative = (self.relative && median > 0.0).then_some(median * t.throughput_fraction);
         let threshold = match (relative, t.target_throughput) {
             (Some(r), Some(target)) => r.max(target),
             (Some(r), None) => r,
@@ -402,7 +402,9 @@ impl Judged<'_> {
         let min_growth = t.memory_min_growth_mb as f64;
         let slope = least_squares_slope(&sample_times(recent), &memory);
         let sustained = (rising as f64) >= t.memory_monotonic_fraction * steps as f64;
-        if !sustained || growth < min_growth.max(f64::MIN_POSITIVE) || slope.is_some_and(|s| s <= 0.0)
+        if !sustained
+            || growth < min_growth.max(f64::MIN_POSITIVE)
+            || slope.is_some_and(|s| s <= 0.0)
         {
             return None;
         }
@@ -511,15 +513,30 @@ mod tests {
         assert_eq!(AnomalySeverity::from_ratio(1.5), AnomalySeverity::Medium);
         assert_eq!(AnomalySeverity::from_ratio(3.9), AnomalySeverity::High);
         assert_eq!(AnomalySeverity::from_ratio(4.0), AnomalySeverity::Critical);
-        assert_eq!(AnomalySeverity::from_ratio(f64::INFINITY), AnomalySeverity::Critical);
+        assert_eq!(
+            AnomalySeverity::from_ratio(f64::INFINITY),
+            AnomalySeverity::Critical
+        );
     }
 
     #[test]
     fn cpu_severity_follows_used_headroom() {
-        assert_eq!(AnomalySeverity::from_headroom(91.0, 90.0), AnomalySeverity::Low);
-        assert_eq!(AnomalySeverity::from_headroom(93.0, 90.0), AnomalySeverity::Medium);
-        assert_eq!(AnomalySeverity::from_headroom(96.0, 90.0), AnomalySeverity::High);
-        assert_eq!(AnomalySeverity::from_headroom(100.0, 90.0), AnomalySeverity::Critical);
+        assert_eq!(
+            AnomalySeverity::from_headroom(91.0, 90.0),
+            AnomalySeverity::Low
+        );
+        assert_eq!(
+            AnomalySeverity::from_headroom(93.0, 90.0),
+            AnomalySeverity::Medium
+        );
+        assert_eq!(
+            AnomalySeverity::from_headroom(96.0, 90.0),
+            AnomalySeverity::High
+        );
+        assert_eq!(
+            AnomalySeverity::from_headroom(100.0, 90.0),
+            AnomalySeverity::Critical
+        );
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub const DEFAULT_WINDOW_SIZE: usize = 1000;
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum MonitorError {
     /// `end_round` named a round that is not the one in progress: call `start_round` first.
-    #[error("round {round} was never started (round in progress: {open:?}); call start_round({round}) first")]
+    #[error(
+        "round {round} was never started (round in progress: {open:?}); call start_round({round}) first"
+    )]
     RoundNotStarted {
         /// The round `end_round` was given.
         round: u64,
@@ -37,7 +39,9 @@ pub enum MonitorError {
         open: Option<u64>,
     },
     /// `end_operation` named an operation not in progress (never started, or ended already).
-    #[error("operation {name:?} is not in progress; call start_operation({name:?}) before ending it, once")]
+    #[error(
+        "operation {name:?} is not in progress; call start_operation({name:?}) before ending it, once"
+    )]
     OperationNotStarted {
         /// The operation's name.
         name: String,
@@ -55,7 +59,9 @@ pub enum MonitorError {
         window: Duration,
     },
     /// An alert threshold name the monitor does not know.
-    #[error("unknown alert threshold {name:?}; expected throughput, latency, cpu, memory or round_duration")]
+    #[error(
+        "unknown alert threshold {name:?}; expected throughput, latency, cpu, memory or round_duration"
+    )]
     UnknownAlertMetric {
         /// The name given.
         name: String,
@@ -174,12 +180,12 @@ impl PerformanceMonitor {
 
     /// Ends the operation `name`, adding its duration to the statistics and to the round.
     pub fn end_operation(&mut self, name: &str) -> Result<(), MonitorError> {
-        let started = self
-            .open_operations
-            .remove(name)
-            .ok_or_else(|| MonitorError::OperationNotStarted {
-                name: name.to_string(),
-            })?;
+        let started =
+            self.open_operations
+                .remove(name)
+                .ok_or_else(|| MonitorError::OperationNotStarted {
+                    name: name.to_string(),
+                })?;
         let duration = self.clock.now().saturating_sub(started);
         let durations = self
             .operation_durations
@@ -343,7 +349,7 @@ impl PerformanceMonitor {
                 stats.insert(format!("operation.{name}"), stat);
             }
         }
-        let fields: [(&str, fn(&ConsensusMetrics) -> Duration); 8] = [
+        let fields: [(&str, DurationField); 8] = [
             ("round_duration", |m| m.round_duration),
             ("proposal_time", |m| m.proposal_time),
             ("voting_time", |m| m.voting_time),
@@ -467,12 +473,8 @@ impl PerformanceMonitor {
     /// round_duration); each is `newly_fired` on the first check that sees it. An alert no
     /// longer crossed clears and will fire anew if crossed again.
     pub fn check_alerts(&mut self) -> Vec<Alert> {
-        let recent: Vec<&MetricSample> = self
-            .history
-            .iter()
-            .rev()
-            .take(self.alert_window)
-            .collect();
+        let recent: Vec<&MetricSample> =
+            self.history.iter().rev().take(self.alert_window).collect();
         let mut alerts = Vec::new();
         let mut firing = BTreeSet::new();
         if !recent.is_empty() {
@@ -522,6 +524,9 @@ impl fmt::Debug for PerformanceMonitor {
             .finish_non_exhaustive()
     }
 }
+
+/// Reads one duration out of a round's metrics.
+type DurationField = fn(&ConsensusMetrics) -> Duration;
 
 /// `(average, maximum, count)`, or `None` for no durations. Sums in order, in u128 ns.
 fn duration_stats(
