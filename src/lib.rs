@@ -7,7 +7,9 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod consensus;
+pub mod export;
 pub mod metrics;
+pub mod monitor;
 pub mod net;
 pub mod optimize;
 pub mod report;
@@ -15,9 +17,15 @@ pub mod sim;
 pub mod workload;
 
 pub use config::Scenario;
-pub use metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage};
-pub use optimize::{
-    Observations, OptimizationEngine, OptimizationSuggestion, OptimizeError, Parameter,
-    ParameterValue, Strategy,
+pub use metrics::{
+    Clock, ConsensusMetrics, LatencyHistogram, LatencyPercentiles, ResourceUsage,
+    ThroughputTracker, VirtualClock, WallClock,
 };
-pub use optimize::{OptimizationParameters, PerformanceTargets};
+pub use monitor::{
+    Alert, AlertConfig, Anomaly, AnomalyKind, AnomalySeverity, AnomalyThresholds, MonitorError,
+    PerformanceMonitor, PerformanceTrend,
+};
+pub use optimize::{
+    Observations, OptimizationEngine, OptimizationParameters, OptimizationSuggestion,
+    OptimizeError, Parameter, ParameterValue, PerformanceTargets, Strategy,
+};

@@ -1,4 +1,15 @@
 //! The metrics every part of the crate speaks: defined once, here.
+//!
+//! Also the instruments that produce them: [`LatencyHistogram`] (hdrhistogram), the
+//! [`ThroughputTracker`], and the [`Clock`]s they and the monitor read.
+
+pub mod clock;
+pub mod histogram;
+pub mod throughput;
+
+pub use clock::{Clock, VirtualClock, WallClock};
+pub use histogram::{LatencyHistogram, LatencySummary};
+pub use throughput::ThroughputTracker;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;

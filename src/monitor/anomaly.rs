@@ -1,0 +1,558 @@
+//! Anomaly detection: each sample judged against the run's own recent history.
+//!
+//! Relative rules (round duration, throughput, network traffic) compare a sample with the
+//! median of the samples before it, so the same defaults work for a live node's milliseconds
+//! and a simulation's seconds; they wait for `min_samples` earlier samples before judging.
+//! Absolute rules (CPU, a throughput target) judge from the first sample.
+
+use super::MetricSample;
+use super::trend::{least_squares_slope, sample_times};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::Duration;
+
+/// What kind of problem an anomaly is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// A round took much longer than the recent median.
+    HighRoundDuration,
+    /// Throughput fell far below the recent median or below the target.
+    LowThroughput,
+    /// CPU use above the limit.
+    HighCpu,
+    /// Memory rising steadily over the last samples.
+    MemoryLeak,
+    /// Network traffic far from the recent median, or none at all.
+    NetworkIssues,
+}
+
+impl AnomalyKind {
+    /// The snake_case name, as serialised and exported.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyKind::HighRoundDuration => "high_round_duration",
+            AnomalyKind::LowThroughput => "low_throughput",
+            AnomalyKind::HighCpu => "high_cpu",
+            AnomalyKind::MemoryLeak => "memory_leak",
+            AnomalyKind::NetworkIssues => "network_issues",
+        }
+    }
+}
+
+impl fmt::Display for AnomalyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How bad an anomaly or alert is, by how far its value is past the threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalySeverity {
+    /// Up to 1.5× past the threshold: watch the trend.
+    Low,
+    /// 1.5–2× past: log for review.
+    Medium,
+    /// 2–4× past: investigate.
+    High,
+    /// 4× or more past: act now.
+    Critical,
+}
+
+impl AnomalySeverity {
+    /// Every severity, mildest first.
+    pub const ALL: [AnomalySeverity; 4] = [
+        AnomalySeverity::Low,
+        AnomalySeverity::Medium,
+        AnomalySeverity::High,
+        AnomalySeverity::Critical,
+    ];
+
+    /// Severity of a value `ratio` times past its threshold (`ratio >= 1`; infinite for a
+    /// value of zero where a floor was expected): <1.5 Low, <2 Medium, <4 High, else Critical.
+    pub fn from_ratio(ratio: f64) -> Self {
+        if ratio.is_nan() || ratio < 1.5 {
+            AnomalySeverity::Low
+        } else if ratio < 2.0 {
+            AnomalySeverity::Medium
+        } else if ratio < 4.0 {
+            AnomalySeverity::High
+        } else {
+            AnomalySeverity::Critical
+        }
+    }
+
+    /// Severity of a percentage above its limit, by the share of the headroom to 100 % it
+    /// used up: <25 % Low, <50 % Medium, <100 % High, saturated Critical.
+    pub fn from_headroom(percent: f64, limit: f64) -> Self {
+        let headroom = 100.0 - limit;
+        if headroom <= 0.0 {
+            return AnomalySeverity::Critical;
+        }
+        let used = (percent - limit) / headroom;
+        if used < 0.25 {
+            AnomalySeverity::Low
+        } else if used < 0.5 {
+            AnomalySeverity::Medium
+        } else if used < 1.0 {
+            AnomalySeverity::High
+        } else {
+            AnomalySeverity::Critical
+        }
+    }
+
+    /// The lowercase name, as exported in labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalySeverity::Low => "low",
+            AnomalySeverity::Medium => "medium",
+            AnomalySeverity::High => "high",
+            AnomalySeverity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for AnomalySeverity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One detected problem, with the numbers behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// What went wrong.
+    pub kind: AnomalyKind,
+    /// How far past the threshold.
+    pub severity: AnomalySeverity,
+    /// What happened and what to check, with numbers.
+    pub description: String,
+    /// The observed value: seconds (round duration), tx/s (throughput), percent (CPU),
+    /// MB of growth (memory), bytes in + out (network).
+    pub value: f64,
+    /// The threshold it crossed, in the same unit.
+    pub threshold: f64,
+    /// The round (or height) of the judged sample.
+    pub round: u64,
+    /// Monitor time of the judged sample.
+    pub at: Duration,
+}
+
+/// The thresholds anomaly detection uses; the defaults are relative to the run's own history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AnomalyThresholds {
+    /// Earlier samples needed before the relative rules judge a sample.
+    pub min_samples: usize,
+    /// How many earlier samples (at most) form the baseline median.
+    pub baseline_samples: usize,
+    /// A round is slow above this many times the baseline median round duration…
+    pub round_duration_factor: f64,
+    /// …and never below this duration.
+    pub round_duration_floor: Duration,
+    /// Throughput is low below this fraction of the baseline median throughput.
+    pub throughput_fraction: f64,
+    /// Throughput is low below this absolute tx/s, from the first sample; `None` = no target.
+    pub target_throughput: Option<f64>,
+    /// CPU is high above this percentage.
+    pub cpu_percent: f64,
+    /// Memory growth is judged over this many most recent samples.
+    pub memory_samples: usize,
+    /// Share of memory steps that must not decrease for a leak.
+    pub memory_monotonic_fraction: f64,
+    /// Memory must grow at least this many MB over the samples for a leak.
+    pub memory_min_growth_mb: u64,
+    /// Traffic is unusual above this many times, or below one over this many times, the
+    /// baseline median of bytes in + out.
+    pub network_factor: f64,
+}
+
+impl Default for AnomalyThresholds {
+    fn default() -> Self {
+        AnomalyThresholds {
+            min_samples: 5,
+            baseline_samples: 20,
+            round_duration_factor: 2.0,
+            round_duration_floor: Duration::from_millis(1),
+            throughput_fraction: 0.5,
+            target_throughput: None,
+            cpu_percent: 90.0,
+            memory_samples: 10,
+            memory_monotonic_fraction: 0.8,
+            memory_min_growth_mb: 64,
+            network_factor: 4.0,
+        }
+    }
+}
+
+impl AnomalyThresholds {
+    /// The first field that breaks its rule, as `(field name, value)`.
+    pub(crate) fn invalid_field(&self) -> Option<(&'static str, f64)> {
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if self.min_samples == 0 {
+            return Some(("min_samples", 0.0));
+        }
+        if self.baseline_samples == 0 {
+            return Some(("baseline_samples", 0.0));
+        }
+        if !positive(self.round_duration_factor) {
+            return Some(("round_duration_factor", self.round_duration_factor));
+        }
+        if !(positive(self.throughput_fraction) && self.throughput_fraction <= 1.0) {
+            return Some(("throughput_fraction", self.throughput_fraction));
+        }
+        if let Some(target) = self.target_throughput
+            && !positive(target)
+        {
+            return Some(("target_throughput", target));
+        }
+        if !(self.cpu_percent.is_finite() && self.cpu_percent >= 0.0) {
+            return Some(("cpu_percent", self.cpu_percent));
+        }
+        if self.memory_samples < 2 {
+            return Some(("memory_samples", self.memory_samples as f64));
+        }
+        if !(positive(self.memory_monotonic_fraction) && self.memory_monotonic_fraction <= 1.0) {
+            return Some(("memory_monotonic_fraction", self.memory_monotonic_fraction));
+        }
+        if !(positive(self.network_factor) && self.network_factor > 1.0) {
+            return Some(("network_factor", self.network_factor));
+        }
+        None
+    }
+}
+
+/// Judges the sample at `index` of `history` against the samples before it.
+///
+/// Anomalies come in a fixed kind order: round duration, throughput, CPU, memory, network.
+pub(crate) fn judge(
+    history: &VecDeque<MetricSample>,
+    index: usize,
+    thresholds: &AnomalyThresholds,
+) -> Vec<Anomaly> {
+    let Some(sample) = history.get(index) else {
+        return Vec::new();
+    };
+    let baseline_start = index.saturating_sub(thresholds.baseline_samples);
+    let baseline: Vec<&MetricSample> = history.range(baseline_start..index).collect();
+    let judged = Judged {
+        sample,
+        baseline: &baseline,
+        relative: baseline.len() >= thresholds.min_samples,
+        thresholds,
+    };
+    let recent_start = (index + 1).saturating_sub(thresholds.memory_samples);
+    let recent: Vec<&MetricSample> = history.range(recent_start..=index).collect();
+    [
+        judged.round_duration(),
+        judged.throughput(),
+        judged.cpu(),
+        judged.memory(&recent),
+        judged.network(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// One sample and the history it is judged against.
+struct Judged<'a> {
+    sample: &'a MetricSample,
+    baseline: &'a [&'a MetricSample],
+    /// Enough baseline for the relative rules.
+    relative: bool,
+    thresholds: &'a AnomalyThresholds,
+}
+
+impl Judged<'_> {
+    fn anomaly(
+        &self,
+        kind: AnomalyKind,
+        severity: AnomalySeverity,
+        value: f64,
+        threshold: f64,
+        description: String,
+    ) -> Anomaly {
+        Anomaly {
+            kind,
+            severity,
+            description,
+            value,
+            threshold,
+            round: self.sample.round,
+            at: self.sample.at,
+        }
+    }
+
+    fn baseline_median(&self, value: fn(&MetricSample) -> f64) -> f64 {
+        median(self.baseline.iter().map(|s| value(s)).collect())
+    }
+
+    fn round_duration(&self) -> Option<Anomaly> {
+        if !self.relative {
+            return None;
+        }
+        let t = self.thresholds;
+        let value = self.sample.metrics.round_duration.as_secs_f64();
+        let median = self.baseline_median(|s| s.metrics.round_duration.as_secs_f64());
+        let relative = median * t.round_duration_factor;
+        let threshold = relative.max(t.round_duration_floor.as_secs_f64());
+        if value <= threshold || threshold <= 0.0 {
+            return None;
+        }
+        let ratio = value / threshold;
+        let basis = if relative >= threshold {
+            format!(
+                "{}× the median {} of the last {} rounds",
+                t.round_duration_factor,
+                seconds(median),
+                self.baseline.len()
+            )
+        } else {
+            "the configured floor".to_string()
+        };
+        Some(self.anomaly(
+            AnomalyKind::HighRoundDuration,
+            AnomalySeverity::from_ratio(ratio),
+            value,
+            threshold,
+            format!(
+                "round {} took {}, {ratio:.1}× the {} threshold ({basis}): check for a silent \
+                 or slow proposer, a network partition, or timeouts set too high",
+                self.sample.round,
+                seconds(value),
+                seconds(threshold),
+            ),
+        ))
+    }
+
+    fn throughput(&self) -> Option<Anomaly> {
+        let t = self.thresholds;
+        let value = self.sample.metrics.throughput;
+        let median = self.baseline_median(|s| s.metrics.throughput);
+        let relative = (self.relative && median > 0.0).then_some(median * t.throughput_fraction);
+        let threshold = match (relative, t.target_throughput) {
+            (Some(r), Some(target)) => r.max(target),
+            (Some(r), None) => r,
+            (None, Some(target)) => target,
+            (None, None) => return None,
+        };
+        if value >= threshold {
+            return None;
+        }
+        let ratio = threshold / value; // infinite for zero throughput: Critical
+        let basis = match relative {
+            Some(r) if r >= threshold => format!(
+                "{}× the median {median:.1} tx/s of the last {} rounds",
+                t.throughput_fraction,
+                self.baseline.len()
+            ),
+            _ => "the target".to_string(),
+        };
+        Some(self.anomaly(
+            AnomalyKind::LowThroughput,
+            AnomalySeverity::from_ratio(ratio),
+            value,
+            threshold,
+            format!(
+                "round {} processed {value:.1} tx/s, below the {threshold:.1} tx/s threshold \
+                 ({basis}): check for a stalled mempool, empty blocks from a slow proposer, \
+                 the block size limit, or lost peers",
+                self.sample.round
+            ),
+        ))
+    }
+
+    fn cpu(&self) -> Option<Anomaly> {
+        let limit = self.thresholds.cpu_percent;
+        let value = self.sample.metrics.resource_usage.cpu_percent;
+        if value <= limit {
+            return None;
+        }
+        Some(self.anomaly(
+            AnomalyKind::HighCpu,
+            AnomalySeverity::from_headroom(value, limit),
+            value,
+            limit,
+            format!(
+                "round {} used {value:.1} % CPU, above the {limit:.1} % limit: check signature \
+                 verification cost, enable parallel verification or raise the batch size, or \
+                 add cores",
+                self.sample.round
+            ),
+        ))
+    }
+
+    fn memory(&self, recent: &[&MetricSample]) -> Option<Anomaly> {
+        let t = self.thresholds;
+        if recent.len() < t.memory_samples {
+            return None;
+        }
+        let memory: Vec<f64> = recent
+            .iter()
+            .map(|s| s.metrics.resource_usage.memory_mb as f64)
+            .collect();
+        let steps = memory.len() - 1;
+        let rising = memory.windows(2).filter(|w| w[1] >= w[0]).count();
+        let first = memory.first().copied().unwrap_or_default();
+        let last = memory.last().copied().unwrap_or_default();
+        let growth = last - first;
+        let min_growth = t.memory_min_growth_mb as f64;
+        let slope = least_squares_slope(&sample_times(recent), &memory);
+        let sustained = (rising as f64) >= t.memory_monotonic_fraction * steps as f64;
+        if !sustained
+            || growth < min_growth.max(f64::MIN_POSITIVE)
+            || slope.is_some_and(|s| s <= 0.0)
+        {
+            return None;
+        }
+        let rate = slope.map_or(String::new(), |s| format!("{s:.2} MB/s, "));
+        Some(self.anomaly(
+            AnomalyKind::MemoryLeak,
+            AnomalySeverity::from_ratio(growth / min_growth.max(1.0)),
+            growth,
+            min_growth,
+            format!(
+                "memory rose from {first:.0} MB to {last:.0} MB over the last {} rounds \
+                 ({rate}{rising} of {steps} steps up or flat), more than the {min_growth:.0} MB \
+                 allowed: look for an unbounded mempool, block cache or evidence pool",
+                recent.len()
+            ),
+        ))
+    }
+
+    fn network(&self) -> Option<Anomaly> {
+        if !self.relative {
+            return None;
+        }
+        let factor = self.thresholds.network_factor;
+        let value = bytes_on_wire(self.sample);
+        let median = self.baseline_median(bytes_on_wire);
+        if median <= 0.0 {
+            return None;
+        }
+        let round = self.sample.round;
+        let n = self.baseline.len();
+        let (threshold, ratio, description) = if value > median * factor {
+            let ratio = value / median;
+            (
+                median * factor,
+                ratio,
+                format!(
+                    "round {round} moved {value:.0} bytes, {ratio:.1}× the median {median:.0} \
+                     bytes of the last {n} rounds: check for gossip storms, retransmissions \
+                     after a partition, or a flooding peer"
+                ),
+            )
+        } else if value * factor < median {
+            let ratio = median / value; // infinite for no traffic: Critical
+            let what = if value == 0.0 {
+                "no bytes".to_string()
+            } else {
+                format!("{value:.0} bytes, 1/{ratio:.1} of")
+            };
+            (
+                median / factor,
+                ratio,
+                format!(
+                    "round {round} moved {what} the median {median:.0} bytes of the last {n} \
+                     rounds while rounds still complete: check peer connectivity, firewall \
+                     rules and the persistent peers list"
+                ),
+            )
+        } else {
+            return None;
+        };
+        Some(self.anomaly(
+            AnomalyKind::NetworkIssues,
+            AnomalySeverity::from_ratio(ratio / factor),
+            value,
+            threshold,
+            description,
+        ))
+    }
+}
+
+fn bytes_on_wire(sample: &MetricSample) -> f64 {
+    let usage = &sample.metrics.resource_usage;
+    usage.network_bytes_in as f64 + usage.network_bytes_out as f64
+}
+
+/// The median (mean of the two middle values for an even count); 0 for no values.
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Seconds for a person: "12.30 s", or "45.0 ms" under a second.
+fn seconds(value: f64) -> String {
+    if value < 1.0 {
+        format!("{:.1} ms", value * 1000.0)
+    } else {
+        format!("{value:.2} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_follows_the_ratio_bands() {
+        assert_eq!(AnomalySeverity::from_ratio(1.2), AnomalySeverity::Low);
+        assert_eq!(AnomalySeverity::from_ratio(1.5), AnomalySeverity::Medium);
+        assert_eq!(AnomalySeverity::from_ratio(3.9), AnomalySeverity::High);
+        assert_eq!(AnomalySeverity::from_ratio(4.0), AnomalySeverity::Critical);
+        assert_eq!(
+            AnomalySeverity::from_ratio(f64::INFINITY),
+            AnomalySeverity::Critical
+        );
+    }
+
+    #[test]
+    fn cpu_severity_follows_used_headroom() {
+        assert_eq!(
+            AnomalySeverity::from_headroom(91.0, 90.0),
+            AnomalySeverity::Low
+        );
+        assert_eq!(
+            AnomalySeverity::from_headroom(93.0, 90.0),
+            AnomalySeverity::Medium
+        );
+        assert_eq!(
+            AnomalySeverity::from_headroom(96.0, 90.0),
+            AnomalySeverity::High
+        );
+        assert_eq!(
+            AnomalySeverity::from_headroom(100.0, 90.0),
+            AnomalySeverity::Critical
+        );
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(Vec::new()), 0.0);
+    }
+
+    #[test]
+    fn default_thresholds_are_valid() {
+        assert_eq!(AnomalyThresholds::default().invalid_field(), None);
+        let bad = AnomalyThresholds {
+            network_factor: 1.0,
+            ..AnomalyThresholds::default()
+        };
+        assert_eq!(bad.invalid_field(), Some(("network_factor", 1.0)));
+    }
+}
