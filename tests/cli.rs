@@ -4,14 +4,21 @@ use std::io::Write;
 use std::process::{Command, Output};
 
 fn ccperf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ccperf")).args(args).env("CI", "true").output().expect("ccperf runs")
+    Command::new(env!("CARGO_BIN_EXE_ccperf"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("ccperf runs")
 }
 
 fn scenario_file(name: &str, yaml: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("ccperf-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
-    std::fs::File::create(&path).unwrap().write_all(yaml.as_bytes()).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
     path
 }
 
@@ -22,12 +29,25 @@ fn refused(name: &str, yaml: &str, needles: &[&str]) {
         let out = ccperf(&[command, path.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{command} {name}: {stderr}");
-        assert!(!stderr.contains("panicked"), "{command} {name} panicked: {stderr}");
-        assert!(stderr.contains(name), "{command} {name}: the error names the file: {stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "{command} {name} panicked: {stderr}"
+        );
+        assert!(
+            stderr.contains(name),
+            "{command} {name}: the error names the file: {stderr}"
+        );
         for needle in needles {
-            assert!(stderr.contains(needle), "{command} {name}: expected `{needle}` in: {stderr}");
+            assert!(
+                stderr.contains(needle),
+                "{command} {name}: expected `{needle}` in: {stderr}"
+            );
         }
-        assert_eq!(stderr.trim().lines().count(), 1, "one clear message: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "one clear message: {stderr}"
+        );
     }
 }
 
@@ -41,22 +61,38 @@ fn missing_file_is_bad_input() {
 
 #[test]
 fn malformed_yaml_names_line_and_column() {
-    refused("malformed.yaml", "duration: 10s\nvalidators: { count: 4\n", &["malformed.yaml:"]);
+    refused(
+        "malformed.yaml",
+        "duration: 10s\nvalidators: { count: 4\n",
+        &["malformed.yaml:"],
+    );
 }
 
 #[test]
 fn unknown_key_is_refused() {
-    refused("unknown.yaml", "duration: 10s\nvalidators: { count: 4 }\nvalidatorz: 3\n", &["validatorz"]);
+    refused(
+        "unknown.yaml",
+        "duration: 10s\nvalidators: { count: 4 }\nvalidatorz: 3\n",
+        &["validatorz"],
+    );
 }
 
 #[test]
 fn wrong_type_is_refused() {
-    refused("wrong_type.yaml", "duration: 10s\nvalidators: { count: four }\n", &["count"]);
+    refused(
+        "wrong_type.yaml",
+        "duration: 10s\nvalidators: { count: four }\n",
+        &["count"],
+    );
 }
 
 #[test]
 fn zero_validators_are_refused() {
-    refused("zero.yaml", "duration: 10s\nvalidators: { count: 0 }\n", &["validators.count"]);
+    refused(
+        "zero.yaml",
+        "duration: 10s\nvalidators: { count: 0 }\n",
+        &["validators.count"],
+    );
 }
 
 #[test]
@@ -79,8 +115,16 @@ fn partition_naming_a_missing_validator_is_refused() {
 
 #[test]
 fn zero_and_negative_durations_are_refused() {
-    refused("zero_duration.yaml", "duration: 0s\nvalidators: { count: 4 }\n", &["duration"]);
-    refused("negative_duration.yaml", "duration: -5s\nvalidators: { count: 4 }\n", &["duration"]);
+    refused(
+        "zero_duration.yaml",
+        "duration: 0s\nvalidators: { count: 4 }\n",
+        &["duration"],
+    );
+    refused(
+        "negative_duration.yaml",
+        "duration: -5s\nvalidators: { count: 4 }\n",
+        &["duration"],
+    );
     refused(
         "zero_timeout.yaml",
         "duration: 5s\nvalidators: { count: 4 }\nparameters: { timeout_propose: 0s }\n",
@@ -104,12 +148,36 @@ fn run_json_has_the_contract_fields_and_exit_zero() {
         "small.yaml",
         "name: small\nduration: 5s\nvalidators: { count: 4 }\nnetwork: { latency: { distribution: constant, mean: 20ms } }\n",
     );
-    let out = ccperf(&["run", path.to_str().unwrap(), "--seed", "9", "--json", "--heights"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = ccperf(&[
+        "run",
+        path.to_str().unwrap(),
+        "--seed",
+        "9",
+        "--json",
+        "--heights",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     for field in [
-        "scenario", "seed", "trace_hash", "heights_committed", "transactions_committed", "throughput_tps",
-        "latency_s", "round_duration_s", "rounds", "resources", "safety", "events", "wall_time_s", "heights",
+        "scenario",
+        "seed",
+        "trace_hash",
+        "heights_committed",
+        "transactions_committed",
+        "throughput_tps",
+        "latency_s",
+        "round_duration_s",
+        "rounds",
+        "resources",
+        "safety",
+        "events",
+        "wall_time_s",
+        "heights",
     ] {
         assert!(v.get(field).is_some(), "missing {field}");
     }
@@ -117,7 +185,16 @@ fn run_json_has_the_contract_fields_and_exit_zero() {
         ("latency_s", &["p50", "p90", "p95", "p99", "max"][..]),
         ("round_duration_s", &["mean", "p50", "p99", "max"][..]),
         ("rounds", &["mean", "max"][..]),
-        ("resources", &["cpu_percent", "memory_mb", "network_bytes_in", "network_bytes_out", "disk_io_bytes"][..]),
+        (
+            "resources",
+            &[
+                "cpu_percent",
+                "memory_mb",
+                "network_bytes_in",
+                "network_bytes_out",
+                "disk_io_bytes",
+            ][..],
+        ),
         ("safety", &["agreement", "validity", "violations"][..]),
     ] {
         for key in keys {
@@ -139,7 +216,12 @@ fn an_invariant_violation_exits_one() {
         "duration: 20s\nvalidators: { count: 4 }\nbyzantine: { behavior: equivocate, validators: [2, 3] }\ncosts: none\n",
     );
     let out = ccperf(&["run", path.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["safety"]["agreement"], false);
 }

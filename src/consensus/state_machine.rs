@@ -45,6 +45,17 @@ pub enum Input {
     Proposal(Proposal),
     /// A vote arrived.
     Vote(Vote),
+    /// A commit certificate for the current height, already verified by the caller: the decided
+    /// proposal of `round` and 2f+1 precommits for `value` (CometBFT's catch-up commit). A
+    /// validator that fell behind decides from it as L49 would.
+    Certificate {
+        /// Height decided.
+        height: Height,
+        /// Round whose precommits decided it.
+        round: Round,
+        /// The decided value.
+        value: ValueId,
+    },
     /// A timer fired.
     Timeout {
         /// Which timer.
@@ -167,6 +178,16 @@ impl ConsensusState {
             } => self.on_propose_value(ctx, height, round, value, out),
             Input::Proposal(proposal) => self.on_message(ctx, Message::Proposal(proposal), out),
             Input::Vote(vote) => self.on_message(ctx, Message::Vote(vote), out),
+            Input::Certificate {
+                height,
+                round,
+                value,
+            } => {
+                // L49 from a certificate: only the height being decided can use it.
+                if height == self.height && self.height > 0 && self.step != Step::Commit {
+                    self.commit(round, value, out);
+                }
+            }
             Input::Timeout {
                 kind,
                 height,
@@ -532,7 +553,12 @@ impl ConsensusState {
         {
             return false;
         }
-        // L51
+        self.commit(round, value, out);
+        true
+    }
+
+    /// L51: decide `value`, then wait for the commit timeout (L53–54 run when it fires).
+    fn commit(&mut self, round: Round, value: ValueId, out: &mut Vec<Output>) {
         self.decision = Some((round, value));
         self.step = Step::Commit;
         self.awaiting_value = false;
@@ -546,7 +572,6 @@ impl ConsensusState {
             height: self.height,
             round,
         });
-        true
     }
 
     // ---- helpers ----
@@ -1292,6 +1317,44 @@ mod tests {
         assert_eq!((me.height(), me.round(), me.step()), (2, 0, Step::Propose));
         assert_eq!((me.locked(), me.valid(), me.decision()), (None, None, None));
         assert_eq!(me.votes().total(0, VoteType::Precommit), 0);
+    }
+
+    #[test]
+    fn certificate_of_the_current_height_decides_and_others_are_ignored() {
+        let ctx = make_validators([1, 1, 1, 1]);
+        let mut me = ConsensusState::new(0, Config::default());
+        let certificate = |height, round, value| Input::Certificate {
+            height,
+            round,
+            value,
+        };
+        run_steps(
+            &ctx,
+            &mut me,
+            vec![
+                step(
+                    "start",
+                    Input::StartHeight(1),
+                    vec![schedule(TimeoutKind::Propose, 1, 0)],
+                ),
+                step(
+                    "a certificate of a later height cannot be used yet",
+                    certificate(2, 0, V),
+                    vec![],
+                ),
+                step(
+                    "a certificate of round 3 decides height 1",
+                    certificate(1, 3, V),
+                    vec![decide(1, 3, V), schedule(TimeoutKind::Commit, 1, 3)],
+                ),
+                step(
+                    "a second certificate changes nothing",
+                    certificate(1, 0, ValueId(99)),
+                    vec![],
+                ),
+            ],
+        );
+        assert_eq!(me.decision(), Some((3, V)));
     }
 
     #[test]

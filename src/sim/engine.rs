@@ -63,6 +63,8 @@ pub struct Simulation {
     costs: Costs,
     base_memory_mb: u64,
     checker: SafetyChecker,
+    /// `certificate_sent[v * n + p]`: the highest height `v` sent `p` a commit certificate for.
+    certificate_sent: Vec<Height>,
     /// Heights already committed by some correct validator (their transactions left the mempool).
     chain_committed: BTreeMap<Height, ()>,
     trace: TraceHash,
@@ -84,6 +86,8 @@ struct Node {
     bytes_in: u64,
     bytes_out: u64,
     disk_bytes: u64,
+    /// `(round, value)` this validator decided at each height, from height 1.
+    decisions: Vec<(Round, ValueId)>,
 }
 
 impl Node {
@@ -112,15 +116,27 @@ struct Block {
     content: BlockContent,
 }
 
+/// What travels between validators: consensus messages, and commit certificates that a
+/// validator ahead sends to one that fell behind (CometBFT's catch-up commit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Envelope {
+    Consensus(Message),
+    Certificate {
+        height: Height,
+        round: Round,
+        value: ValueId,
+    },
+}
+
 /// Messages in flight, stored once and referred to by index from delivery events.
 #[derive(Default)]
 struct Arena {
-    slots: Vec<(Message, u32)>,
+    slots: Vec<(Envelope, u32)>,
     free: Vec<u32>,
 }
 
 impl Arena {
-    fn alloc(&mut self, msg: Message, refs: u32) -> u32 {
+    fn alloc(&mut self, msg: Envelope, refs: u32) -> u32 {
         match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = (msg, refs);
@@ -134,7 +150,7 @@ impl Arena {
     }
 
     /// The message, dropping one reference (the slot is reused once none are left).
-    fn take(&mut self, id: u32) -> Message {
+    fn take(&mut self, id: u32) -> Envelope {
         let slot = &mut self.slots[id as usize];
         slot.1 -= 1;
         if slot.1 == 0 {
@@ -277,6 +293,7 @@ impl Simulation {
                     bytes_in: 0,
                     bytes_out: 0,
                     disk_bytes: 0,
+                    decisions: Vec::new(),
                 }
             })
             .collect();
@@ -331,6 +348,7 @@ impl Simulation {
             costs,
             base_memory_mb: model.base_memory_mb,
             checker: SafetyChecker::new(),
+            certificate_sent: vec![0; n * n],
             chain_committed: BTreeMap::new(),
             trace: TraceHash::default(),
             events: 0,
@@ -377,10 +395,23 @@ impl Simulation {
         self.events += 1;
         match event {
             Event::Deliver { to, msg } => {
-                let message = self.arena.take(msg);
+                let envelope = self.arena.take(msg);
                 self.trace.mix(t.as_nanos() ^ (u64::from(to) << 48));
-                self.trace.mix(message_word(&message));
-                self.deliver(to, message, t);
+                match envelope {
+                    Envelope::Consensus(message) => {
+                        self.trace.mix(message_word(&message));
+                        self.deliver(to, message, t);
+                    }
+                    Envelope::Certificate {
+                        height,
+                        round,
+                        value,
+                    } => {
+                        self.trace
+                            .mix(height << 32 ^ u64::from(round) << 8 ^ value.0 << 40 ^ 0x7);
+                        self.deliver_certificate(to, height, round, value, t);
+                    }
+                }
             }
             Event::Timeout {
                 validator,
@@ -429,6 +460,7 @@ impl Simulation {
             }
         };
         let done = node.charge(t, work);
+        let behind = message.height() < node.state.height() && node.is_correct();
         if to == self.observer
             && let Message::Proposal(p) = message
             && p.height == self.view.height
@@ -438,6 +470,85 @@ impl Simulation {
             *slot = Some(done);
         }
         self.feed(to, input, done);
+        if behind {
+            self.send_certificate(to, message.sender(), message.height(), done);
+        }
+    }
+
+    /// `to` learned that `peer` is still at `height`, which `to` decided: send it the commit
+    /// certificate of that height (once per height and peer), as CometBFT's gossip does.
+    fn send_certificate(
+        &mut self,
+        to: ValidatorIndex,
+        peer: ValidatorIndex,
+        height: Height,
+        t: SimTime,
+    ) {
+        let n = self.nodes.len();
+        let slot = usize::from(to) * n + usize::from(peer);
+        let Some(&(round, value)) = self.nodes[usize::from(to)]
+            .decisions
+            .get(height as usize - 1)
+        else {
+            return;
+        };
+        if self.certificate_sent[slot] >= height
+            || peer == to
+            || self.nodes[usize::from(peer)].is_silent()
+        {
+            return;
+        }
+        self.certificate_sent[slot] = height;
+        let envelope = Envelope::Certificate {
+            height,
+            round,
+            value,
+        };
+        let size = self.envelope_size(&envelope);
+        let id = self.arena.alloc(envelope, 1);
+        match self.net.send(to, peer, size, t, &mut self.net_rng) {
+            Some(d) => {
+                self.nodes[usize::from(to)].bytes_out += u64::from(size) * u64::from(d.attempts);
+                self.queue.push(d.at, Event::Deliver { to: peer, msg: id });
+            }
+            None => self.arena.release(id, 1),
+        }
+    }
+
+    /// A commit certificate reached `to`: verify its block and its 2f+1 precommits, then decide.
+    fn deliver_certificate(
+        &mut self,
+        to: ValidatorIndex,
+        height: Height,
+        round: Round,
+        value: ValueId,
+        t: SimTime,
+    ) {
+        let size = self.envelope_size(&Envelope::Certificate {
+            height,
+            round,
+            value,
+        });
+        let txs = self
+            .blocks
+            .get(value.0 as usize)
+            .map_or(0, |b| b.content.txs);
+        let quorum_votes = (self.nodes.len() * 2 / 3 + 1) as u64;
+        let node = &mut self.nodes[usize::from(to)];
+        node.bytes_in += u64::from(size);
+        let mut work = self.costs.verify_block(txs);
+        work.elapsed_ns += quorum_votes * self.costs.verify_vote().elapsed_ns;
+        work.cpu_ns += quorum_votes * self.costs.verify_vote().cpu_ns;
+        let done = node.charge(t, work);
+        self.feed(
+            to,
+            Input::Certificate {
+                height,
+                round,
+                value,
+            },
+            done,
+        );
     }
 
     /// Apply `input` to validator `v` at `t`, then everything it leads to.
@@ -525,6 +636,21 @@ impl Simulation {
         ValueId(self.blocks.len() as u64 - 1)
     }
 
+    fn envelope_size(&self, envelope: &Envelope) -> u32 {
+        match envelope {
+            Envelope::Consensus(m) => self.message_size(m),
+            Envelope::Certificate { value, .. } => {
+                let votes = (self.nodes.len() * 2 / 3 + 1) as u32;
+                PROPOSAL_OVERHEAD_BYTES
+                    + self
+                        .blocks
+                        .get(value.0 as usize)
+                        .map_or(0, |b| b.content.bytes)
+                    + votes * VOTE_BYTES
+            }
+        }
+    }
+
     fn message_size(&self, message: &Message) -> u32 {
         match message {
             Message::Vote(_) => VOTE_BYTES,
@@ -578,18 +704,30 @@ impl Simulation {
                 let original = self.blocks[p.value.0 as usize];
                 let twin = self.new_block(p.height, v, original.content);
                 self.splits.insert((p.height, p.round), (p.value, twin));
-                (message, Message::Proposal(crate::consensus::Proposal { value: twin, ..p }))
+                (
+                    message,
+                    Message::Proposal(crate::consensus::Proposal { value: twin, ..p }),
+                )
             }
             Message::Vote(vote) => match self.splits.get(&(vote.height, vote.round)) {
                 Some(&(a, b)) => (
-                    Message::Vote(Vote { value: Some(a), ..vote }),
-                    Message::Vote(Vote { value: Some(b), ..vote }),
+                    Message::Vote(Vote {
+                        value: Some(a),
+                        ..vote
+                    }),
+                    Message::Vote(Vote {
+                        value: Some(b),
+                        ..vote
+                    }),
                 ),
                 None => {
                     self.send_to(v, message, t, |_| true);
                     if vote.value.is_some() {
                         let sides = std::mem::take(&mut self.second_side);
-                        let double = Message::Vote(Vote { value: None, ..vote });
+                        let double = Message::Vote(Vote {
+                            value: None,
+                            ..vote
+                        });
                         self.send_to(v, double, t, |dst| sides[usize::from(dst)]);
                         self.second_side = sides;
                     }
@@ -614,7 +752,7 @@ impl Simulation {
         let size = self.message_size(&message);
         let n = self.nodes.len() as u16;
         let reserved = u32::from(n);
-        let id = self.arena.alloc(message, reserved);
+        let id = self.arena.alloc(Envelope::Consensus(message), reserved);
         let mut scheduled = 0u32;
         let mut sent_bytes = 0u64;
         for dst in 0..n {
@@ -643,8 +781,12 @@ impl Simulation {
         let block = self.blocks.get(value.0 as usize).copied();
         let txs = block.map_or(0, |b| b.content.txs);
         let done = self.nodes[usize::from(v)].charge(t, self.costs.commit_block(txs));
-        self.nodes[usize::from(v)].disk_bytes += u64::from(block.map_or(0, |b| b.content.bytes));
-        if !self.nodes[usize::from(v)].is_correct() {
+        let node = &mut self.nodes[usize::from(v)];
+        node.disk_bytes += u64::from(block.map_or(0, |b| b.content.bytes));
+        if node.decisions.len() + 1 == height as usize {
+            node.decisions.push((round, value));
+        }
+        if !node.is_correct() {
             return done;
         }
         let proposed = block.is_some_and(|b| b.height == height);
