@@ -61,7 +61,11 @@ fn error_of(text: &str) -> String {
 #[test]
 fn points_are_the_cartesian_product_first_key_slowest() {
     let spec = spec(TWO_AXES);
-    assert_eq!(spec.seeds, vec![5, 6], "a count runs base.seed, base.seed + 1");
+    assert_eq!(
+        spec.seeds,
+        vec![5, 6],
+        "a count runs base.seed, base.seed + 1"
+    );
     assert_eq!(spec.run_count(), 12);
     let points = spec.points().expect("valid points");
     let shown: Vec<String> = points
@@ -122,8 +126,11 @@ fn resumed_after_truncation_equals_uninterrupted() {
     let cut: usize = full.lines().take(5).map(|l| l.len() + 1).sum();
     let sixth = full.lines().nth(5).expect("a sixth line");
     let partial = dir.join("partial.jsonl");
-    std::fs::write(&partial, format!("{}{}", &full[..cut], &sixth[..sixth.len() / 2]))
-        .expect("write");
+    std::fs::write(
+        &partial,
+        format!("{}{}", &full[..cut], &sixth[..sixth.len() / 2]),
+    )
+    .expect("write");
 
     let resume = SweepOptions {
         existing: Existing::Resume,
@@ -170,7 +177,10 @@ fn an_existing_output_is_kept_unless_resume_or_force() {
         ..options(&out, 1)
     };
     run_sweep(&spec(TWO_AXES), &force, &fake_run).expect("overwrites");
-    assert_eq!(std::fs::read_to_string(&out).expect("read").lines().count(), 12);
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read").lines().count(),
+        12
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -218,8 +228,18 @@ fn merge_names_conflicting_and_missing_runs() {
     assert!(err.to_string().contains("run 2 is missing"), "{err}");
     let half = ("d.jsonl".to_string(), "{\"index\":2".to_string());
     let err = merge_lines(&[a.clone(), half]).expect_err("half line");
-    assert!(err.to_string().contains("d.jsonl ends in a half-written line"), "{err}");
-    assert_eq!(merge_lines(&[a.clone(), a]).expect("dedupes").lines().count(), 2);
+    assert!(
+        err.to_string()
+            .contains("d.jsonl ends in a half-written line"),
+        "{err}"
+    );
+    assert_eq!(
+        merge_lines(&[a.clone(), a])
+            .expect("dedupes")
+            .lines()
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -250,7 +270,10 @@ fn bad_sweep_files_are_refused_naming_the_problem() {
         "parameters.block_interval: [0s, 1s]",
         "parameters.timeout_propose.x: [1]",
     ));
-    assert!(not_a_map.contains("`parameters.timeout_propose` is `3s`"), "{not_a_map}");
+    assert!(
+        not_a_map.contains("`parameters.timeout_propose` is `3s`"),
+        "{not_a_map}"
+    );
 
     let no_seeds = error_of(&TWO_AXES.replace("seeds: 2", "seeds: 0"));
     assert!(no_seeds.contains("seeds must be at least 1"), "{no_seeds}");
@@ -259,8 +282,14 @@ fn bad_sweep_files_are_refused_naming_the_problem() {
 #[test]
 fn a_value_that_starts_a_missing_section_says_so() {
     let text = TWO_AXES
-        .replace("  byzantine: { count: 1, behavior: silent, validators: [3] }\n", "")
-        .replace("parameters.block_interval: [0s, 1s]", "byzantine.ratio: [0.25]");
+        .replace(
+            "  byzantine: { count: 1, behavior: silent, validators: [3] }\n",
+            "",
+        )
+        .replace(
+            "parameters.block_interval: [0s, 1s]",
+            "byzantine.ratio: [0.25]",
+        );
     let err = error_of(&text);
     assert!(
         err.contains("grid key `byzantine.ratio` value `0.25`")
@@ -301,12 +330,18 @@ fn shards_come_from_slurm_or_indexed_jobs_and_flags_win() {
         shard(None, slurm_one_based).expect("ok"),
         Some(Shard { index: 2, count: 3 })
     );
-    let slurm_zero_based = &[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "3")];
+    let slurm_zero_based = &[
+        ("SLURM_ARRAY_TASK_ID", "0"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ];
     assert_eq!(
         shard(None, slurm_zero_based).expect("ok"),
         Some(Shard { index: 0, count: 3 })
     );
-    let past_the_end = &[("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "3")];
+    let past_the_end = &[
+        ("SLURM_ARRAY_TASK_ID", "3"),
+        ("SLURM_ARRAY_TASK_COUNT", "3"),
+    ];
     assert!(shard(None, past_the_end).is_err());
     let indexed_job = &[("JOB_COMPLETION_INDEX", "1"), ("CCPERF_SHARDS", "4")];
     assert_eq!(
@@ -319,10 +354,15 @@ fn shards_come_from_slurm_or_indexed_jobs_and_flags_win() {
         "--shard-count overrides CCPERF_SHARDS"
     );
     let no_count = &[("JOB_COMPLETION_INDEX", "1")];
-    let err = shard(None, no_count).expect_err("needs a count").to_string();
+    let err = shard(None, no_count)
+        .expect_err("needs a count")
+        .to_string();
     assert!(err.contains("--shard-count"), "{err}");
     assert_eq!(shard(None, &[]).expect("ok"), None);
-    assert!(shard(Some(3), &[]).is_err(), "--shard-count without an index");
+    assert!(
+        shard(Some(3), &[]).is_err(),
+        "--shard-count without an index"
+    );
 }
 
 #[test]

@@ -182,7 +182,10 @@ impl ConsensusBenchmark {
     }
 
     /// Run one compact benchmark scenario (see [`BenchmarkScenario::to_scenario`]).
-    pub fn run_scenario(&self, scenario: &BenchmarkScenario) -> Result<BenchmarkResult, BenchError> {
+    pub fn run_scenario(
+        &self,
+        scenario: &BenchmarkScenario,
+    ) -> Result<BenchmarkResult, BenchError> {
         self.run_file_scenario(&scenario.to_scenario())
     }
 
@@ -194,7 +197,10 @@ impl ConsensusBenchmark {
 
     /// Run several scenarios, all their (scenario, seed) runs in one parallel batch; results in
     /// the order of `scenarios`.
-    pub fn run_scenarios(&self, scenarios: &[Scenario]) -> Result<Vec<BenchmarkResult>, BenchError> {
+    pub fn run_scenarios(
+        &self,
+        scenarios: &[Scenario],
+    ) -> Result<Vec<BenchmarkResult>, BenchError> {
         if self.seeds == 0 {
             return Err(BenchError::NoSeeds);
         }
@@ -378,9 +384,8 @@ pub fn evaluate_criteria(
 /// `ConsensusMetrics` averaged over `reports`; the phase times are each report's mean over its
 /// committed heights (zero when a report carries no per-height records).
 pub fn average_metrics(reports: &[RunReport]) -> ConsensusMetrics {
-    let avg = |metric: &dyn Fn(&RunReport) -> f64| {
-        mean(&reports.iter().map(metric).collect::<Vec<_>>())
-    };
+    let avg =
+        |metric: &dyn Fn(&RunReport) -> f64| mean(&reports.iter().map(metric).collect::<Vec<_>>());
     let per_height = |r: &RunReport, phase: fn(&crate::report::HeightRecord) -> f64| {
         mean(&r.heights.iter().map(phase).collect::<Vec<_>>())
     };

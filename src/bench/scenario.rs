@@ -7,8 +7,12 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The built-in benchmark suite, in the order it runs (scenario files in `scenarios/`).
-pub const BUILTIN_BENCHMARKS: [&str; 4] =
-    ["baseline", "high_load", "byzantine_fault", "network_partition"];
+pub const BUILTIN_BENCHMARKS: [&str; 4] = [
+    "baseline",
+    "high_load",
+    "byzantine_fault",
+    "network_partition",
+];
 
 /// A benchmark in the seed's terms: a full mesh with constant latency, Poisson load, and
 /// optionally a ratio of Byzantine validators.

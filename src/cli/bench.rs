@@ -55,10 +55,10 @@ pub fn bench_with(args: &BenchArgs, benchmark: ConsensusBenchmark) -> i32 {
         "success": results.iter().all(|r| r.success_criteria_met),
         "benchmarks": results,
     });
-    if let Some(dir) = &args.out {
-        if let Err(e) = write_out(dir, &results, &document) {
-            return bad_input(&e);
-        }
+    if let Some(dir) = &args.out
+        && let Err(e) = write_out(dir, &results, &document)
+    {
+        return bad_input(&e);
     }
     if args.json {
         println!("{document}");
@@ -125,7 +125,13 @@ fn write_out(
         let stem: String = r
             .name
             .chars()
-            .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         for report in &r.reports {
             let path = dir.join(format!("{stem}-seed{}.json", report.seed));

@@ -128,10 +128,7 @@ pub fn render_summary(summary: &SweepSummary) -> String {
     let _ = writeln!(
         s,
         "sweep {}: {} runs{shard}, {} resumed, {} run now",
-        summary.name,
-        summary.total_runs,
-        summary.resumed,
-        summary.ran
+        summary.name, summary.total_runs, summary.resumed, summary.ran
     );
     let width = summary
         .points

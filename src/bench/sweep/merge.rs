@@ -23,10 +23,7 @@ pub fn merge_lines(inputs: &[(String, String)]) -> Result<String, SweepError> {
         }
         for (line_no, line) in text.lines().enumerate() {
             let LineIndex { index } = serde_json::from_str(line).map_err(|e| {
-                SweepError::Merge(format!(
-                    "{name}:{}: not a sweep record ({e})",
-                    line_no + 1
-                ))
+                SweepError::Merge(format!("{name}:{}: not a sweep record ({e})", line_no + 1))
             })?;
             match by_index.get(&index) {
                 Some((_, seen)) if *seen == line => {}
