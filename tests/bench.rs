@@ -280,3 +280,46 @@ fn real_benchmark_is_the_same_with_one_and_two_threads() {
     };
     assert_eq!(run(1), run(2));
 }
+
+#[test]
+fn cli_bench_exits_1_when_a_criterion_fails_and_writes_every_report() {
+    use consensus_performance::cli::bench::{BenchArgs, bench_with};
+    let dir = std::env::temp_dir().join(format!("ccperf-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let file = dir.join("small.yaml");
+    let args = |min_tps: f64, out: Option<std::path::PathBuf>| {
+        std::fs::write(
+            &file,
+            format!(
+                "name: small\nseed: 3\nduration: 30s\nvalidators: {{ count: 4 }}\n\
+                 targets: {{ target_throughput: {min_tps} }}\n"
+            ),
+        )
+        .expect("write");
+        BenchArgs {
+            scenarios: vec![file.display().to_string()],
+            seeds: 2,
+            json: true,
+            out,
+            jobs: Some(2),
+        }
+    };
+    let fake = || ConsensusBenchmark::new().with_runner(fake_run);
+    let out = dir.join("results");
+    // fake: 100 tx/s / 2.75 ≈ 36 tx/s, below 95 but above 30.
+    assert_eq!(bench_with(&args(95.0, Some(out.clone())), fake()), 1);
+    for name in ["small-seed3.json", "small-seed4.json", "summary.json"] {
+        assert!(out.join(name).is_file(), "{name} written");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("read"))
+            .expect("json");
+    assert_eq!(summary["success"], false);
+    assert_eq!(
+        summary["benchmarks"][0]["summary"]["seeds"],
+        serde_json::json!([3, 4])
+    );
+    assert_eq!(bench_with(&args(30.0, None), fake()), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -439,3 +439,37 @@ fn real_sweep_is_byte_identical_with_one_and_two_threads() {
     assert_eq!(one, run("two.jsonl", 2));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn cli_sweep_writes_in_order_and_refuses_to_overwrite() {
+    use consensus_performance::cli::sweep::{SweepArgs, sweep_with};
+    let dir = scratch("cli-run");
+    let file = dir.join("two.yaml");
+    std::fs::write(&file, TWO_AXES).expect("write");
+    let out = dir.join("out.jsonl");
+    let args = |resume: bool| SweepArgs {
+        sweep: file.clone(),
+        out: Some(out.clone()),
+        jobs: Some(2),
+        shard: None,
+        shard_count: None,
+        resume,
+        force: false,
+    };
+    let slurm_second_of_two = |name: &str| match name {
+        "SLURM_ARRAY_TASK_ID" => Some("1".to_string()),
+        "SLURM_ARRAY_TASK_COUNT" => Some("2".to_string()),
+        _ => None,
+    };
+    assert_eq!(sweep_with(&args(false), &fake_run, slurm_second_of_two), 0);
+    let text = std::fs::read_to_string(&out).expect("read");
+    let indices: Vec<usize> = text
+        .lines()
+        .map(|l| SweepRecord::from_line(l).expect("record").index)
+        .collect();
+    assert_eq!(indices, [1, 3, 5, 7, 9, 11], "shard 2/2 from Slurm");
+    assert_eq!(sweep_with(&args(false), &fake_run, |_| None), 2, "exists");
+    assert_eq!(sweep_with(&args(true), &fake_run, slurm_second_of_two), 0);
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), text);
+    let _ = std::fs::remove_dir_all(dir);
+}
