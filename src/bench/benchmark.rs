@@ -225,21 +225,20 @@ impl ConsensusBenchmark {
         });
         bar.finish_and_clear();
 
-        let per_scenario = self.seeds as usize;
+        let mut outcomes = outcomes.into_iter().zip(jobs);
         scenarios
             .iter()
-            .zip(outcomes.chunks(per_scenario))
-            .zip(jobs.chunks(per_scenario))
-            .map(|((scenario, outcomes), jobs)| {
-                let mut reports = Vec::with_capacity(outcomes.len());
-                for ((outcome, _), &(_, seed)) in outcomes.iter().zip(jobs) {
-                    reports.push(outcome.clone().map_err(|message| BenchError::Run {
+            .map(|scenario| {
+                let mut reports = Vec::with_capacity(self.seeds as usize);
+                let mut wall = Duration::ZERO;
+                for ((outcome, took), (_, seed)) in outcomes.by_ref().take(self.seeds as usize) {
+                    wall += took;
+                    reports.push(outcome.map_err(|message| BenchError::Run {
                         scenario: scenario.name.clone(),
                         seed,
                         message,
                     })?);
                 }
-                let wall = outcomes.iter().map(|(_, wall)| *wall).sum();
                 Ok(BenchmarkResult::from_reports(scenario, reports, wall))
             })
             .collect()
