@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod report;
 pub mod sim;
 pub mod workload;
 
+pub use bench::{BenchmarkResult, BenchmarkScenario, ConsensusBenchmark};
 pub use config::Scenario;
 pub use metrics::{
     Clock, ConsensusMetrics, LatencyHistogram, LatencyPercentiles, ResourceUsage,

@@ -6,6 +6,9 @@ use crate::report::RunReport;
 use clap::{Parser, Subcommand};
 use std::fmt::Write as _;
 
+pub mod bench;
+pub mod sweep;
+
 /// Exit code: the run finished but an invariant or a success criterion failed.
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code: bad input (usage, file, validation).
@@ -32,6 +35,12 @@ pub enum Command {
     },
     /// List the built-in scenarios.
     Scenarios,
+    /// Run benchmark scenarios over several seeds and judge their success criteria.
+    Bench(bench::BenchArgs),
+    /// Run a parameter sweep (scenario × grid × seeds) into ordered JSONL.
+    Sweep(sweep::SweepArgs),
+    /// Join the shard outputs of a sweep.
+    Merge(sweep::MergeArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -72,6 +81,9 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             }
             0
         }
+        Command::Bench(args) => bench::bench(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Merge(args) => sweep::merge(&args),
     }
 }
 
