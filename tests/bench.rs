@@ -239,7 +239,6 @@ fn cli_exits_2_on_a_missing_scenario_file() {
 }
 
 #[test]
-#[ignore = "needs the simulator (lead enables after merge)"]
 fn the_builtin_suite_runs_and_is_safe() {
     let results = ConsensusBenchmark::new()
         .with_seeds(1)
@@ -262,7 +261,6 @@ fn the_builtin_suite_runs_and_is_safe() {
 }
 
 #[test]
-#[ignore = "needs the simulator (lead enables after merge)"]
 fn real_benchmark_is_the_same_with_one_and_two_threads() {
     let run = |jobs| {
         ConsensusBenchmark::new()

@@ -421,7 +421,6 @@ fn cli_exits_2_on_a_bad_sweep_file_or_shard_before_running() {
 }
 
 #[test]
-#[ignore = "needs the simulator (lead enables after merge)"]
 fn real_sweep_is_byte_identical_with_one_and_two_threads() {
     let dir = scratch("real");
     let spec = SweepSpec::from_file(

@@ -114,7 +114,7 @@ impl SafetyChecker {
 }
 
 /// The distinct validators that equivocated, sorted.
-fn culprits<'e>(evidence: Vec<&'e Evidence>) -> Vec<ValidatorIndex> {
+fn culprits(evidence: Vec<&Evidence>) -> Vec<ValidatorIndex> {
     let mut who: Vec<ValidatorIndex> = evidence.iter().map(|e| e.first.validator).collect();
     who.sort_unstable();
     who.dedup();
