@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod consensus;
+pub mod export;
 pub mod metrics;
 pub mod net;
 pub mod optimize;

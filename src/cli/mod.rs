@@ -6,6 +6,8 @@ use crate::report::RunReport;
 use clap::{Parser, Subcommand};
 use std::fmt::Write as _;
 
+pub mod report;
+
 /// Exit code: the run finished but an invariant or a success criterion failed.
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code: bad input (usage, file, validation).
@@ -32,6 +34,8 @@ pub enum Command {
     },
     /// List the built-in scenarios.
     Scenarios,
+    /// Write an HTML page with plots of a run report or of sweep results.
+    Report(report::ReportArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -62,6 +66,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     match cli.command {
         Command::Run(args) => run(&args),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Report(args) => report::report(&args),
         Command::Scenarios => {
             for name in config::builtin_names() {
                 let description = config::builtin_scenario(name)
