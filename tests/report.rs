@@ -334,7 +334,10 @@ fn sweep_with_two_keys_has_a_heatmap_of_rows_times_columns_per_metric() {
     // Line chart: one line per value of the other key, with a legend.
     let lines = chart(&page, "Throughput vs parameters.timeout_propose");
     assert_eq!(count(lines, r#"class="point""#), 6);
-    assert!(lines.contains(">parameters.batch_size</text>"));
+    assert!(
+        lines.contains(">batch_size</text>"),
+        "legend titled by the other key"
+    );
     let first = lines.find(">500ms</text>").unwrap_or(usize::MAX);
     let second = lines.find(">1s</text>").unwrap_or(0);
     assert!(first < second, "durations sort numerically on the x axis");
@@ -346,7 +349,7 @@ fn sweep_table_has_every_point_and_names_the_seeds_that_broke_safety() {
     let table = page.split("All points").nth(1).unwrap_or_default();
     assert_eq!(count(table, "<tr><td class=\"num\">"), 6);
     assert_eq!(count(table, "VIOLATED"), 1);
-    assert!(table.contains("(seeds 2)"));
+    assert!(table.contains("(seed 2)"));
     assert!(page.contains("in 1 of 12 runs"));
 }
 

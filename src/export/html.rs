@@ -170,9 +170,9 @@ pub fn render_run(r: &RunReport) -> String {
     body.push_str("</div>\n");
 
     if r.heights.is_empty() {
-        let _ = write!(
+        let _ = writeln!(
             body,
-            "<p class=\"note\">This report has no per-height records, so the height-duration distribution, rounds per height and the over-time plots are left out. Rerun with <code>ccperf run {} --seed {} --json --heights</code>.</p>\n",
+            "<p class=\"note\">This report has no per-height records, so the height-duration distribution, rounds per height and the over-time plots are left out. Rerun with <code>ccperf run {} --seed {} --json --heights</code>.</p>",
             escape(&r.scenario),
             r.seed
         );
@@ -572,7 +572,6 @@ fn round_duration_over_time(r: &RunReport) -> String {
     )
     .series("decided in round 0", first)
     .series("needed more than one round", later)
-    .connect_points(true)
     .size(1120, 360);
     if end > 0.0 {
         chart = chart.x_range(0.0, end);
@@ -788,7 +787,7 @@ fn key_line_chart(points: &[PointSummary], keys: &[SweptKey], k: usize, metric: 
                 .collect();
             chart = chart.series(ov, series);
         }
-        chart = chart.legend_title(&other.name);
+        chart = chart.legend_title(short_key(&other.name));
     } else {
         let series = key.values.iter().map(|v| mean_at(v, None)).collect();
         let name = if keys.len() > 2 {
@@ -799,6 +798,11 @@ fn key_line_chart(points: &[PointSummary], keys: &[SweptKey], k: usize, metric: 
         chart = chart.series(name, series);
     }
     chart.render()
+}
+
+/// The last part of a dotted key (`parameters.batch_size` → `batch_size`), for tight spots.
+fn short_key(key: &str) -> &str {
+    key.rsplit('.').next().unwrap_or(key)
 }
 
 fn heatmap(points: &[PointSummary], keys: &[SweptKey], metric: &Metric) -> String {
@@ -864,9 +868,14 @@ fn sweep_summary(records: &[SweepRecord], points: &[PointSummary], keys: &[Swept
         for p in violated {
             let _ = write!(
                 text,
-                "<li>point {} ({}): seeds {}</li>",
+                "<li>point {} ({}): {} {}</li>",
                 p.point,
                 escape(&point_values(p, keys)),
+                if p.violated_seeds.len() == 1 {
+                    "seed"
+                } else {
+                    "seeds"
+                },
                 escape(&cut_list(&p.violated_seeds, 12))
             );
         }
@@ -894,7 +903,20 @@ fn points_table(points: &[PointSummary], keys: &[SweptKey]) -> String {
         );
     }
     s.push_str("<th>safety (all seeds)</th></tr></thead>\n<tbody>\n");
-    for p in points {
+    // Rows in the order of the swept values (durations and numbers by size), then by point.
+    let rank = |p: &PointSummary| -> Vec<usize> {
+        keys.iter()
+            .map(|k| {
+                label_of(p, &k.name)
+                    .and_then(|v| k.values.iter().position(|x| *x == v))
+                    .unwrap_or(usize::MAX)
+            })
+            .chain([p.point])
+            .collect()
+    };
+    let mut ordered: Vec<&PointSummary> = points.iter().collect();
+    ordered.sort_by_cached_key(|p| rank(p));
+    for p in ordered {
         let _ = write!(s, "<tr><td class=\"num\">{}</td>", p.point);
         for key in keys {
             let _ = write!(
@@ -911,8 +933,13 @@ fn points_table(points: &[PointSummary], keys: &[SweptKey]) -> String {
             held(true).to_string()
         } else {
             format!(
-                "{} (seeds {})",
+                "{} ({} {})",
                 held(false),
+                if p.violated_seeds.len() == 1 {
+                    "seed"
+                } else {
+                    "seeds"
+                },
                 escape(&cut_list(&p.violated_seeds, 8))
             )
         };
@@ -948,7 +975,7 @@ mod tests {
 
     #[test]
     fn durations_sort_by_length_not_by_text() {
-        let mut values = vec![
+        let mut values = [
             (ValueOrder::of(&Value::from("1s")), "1s"),
             (ValueOrder::of(&Value::from("500ms")), "500ms"),
             (ValueOrder::of(&Value::from("2s")), "2s"),

@@ -110,6 +110,16 @@ impl BarChart {
         draw_category_axis(&mut out, &plot, &labels, &layout, &head.x_label);
         let width = (band * 0.64).min(90.0);
         let zero = plot.y(&y, 0.0);
+        // Values are written above the bars only when they fit the band (tooltips have them).
+        let longest = self
+            .bars
+            .iter()
+            .map(|b| format_number(b.1).chars().count())
+            .max()
+            .unwrap_or(1) as f64;
+        let value_size = [12.0, 10.0]
+            .into_iter()
+            .find(|size| longest * CHAR_W * size / 12.0 + 2.0 <= band);
         for (i, (label, value)) in self.bars.iter().enumerate() {
             if !value.is_finite() {
                 continue;
@@ -132,14 +142,20 @@ impl BarChart {
                 escape(label),
                 format_number(*value)
             );
-            let label_y = if *value >= 0.0 { top - 5.0 } else { top + 14.0 };
-            text(
-                &mut out,
-                (cx, label_y),
-                r#"font-size="12" text-anchor="middle" class="value""#,
-                INK,
-                &format_number(*value),
-            );
+            if let Some(size) = value_size {
+                let label_y = if *value >= 0.0 {
+                    top - 5.0
+                } else {
+                    top + size + 2.0
+                };
+                text(
+                    &mut out,
+                    (cx, label_y),
+                    &format!(r#"font-size="{size}" text-anchor="middle" class="value""#),
+                    INK,
+                    &format_number(*value),
+                );
+            }
         }
         draw_baseline(&mut out, &plot, zero);
         close_svg(out)
@@ -463,8 +479,7 @@ impl LineChart {
         if values.is_empty() || self.categories.is_empty() {
             return empty_chart(head, "no data");
         }
-        let (lo, hi) = span_with_zero(&values);
-        let y = Axis::nice(lo, hi, 5);
+        let y = fitted_axis(&values);
         let entries: Vec<LegendEntry> = self
             .series
             .iter()
@@ -726,7 +741,7 @@ impl Heatmap {
             px(top),
             px(bottom - top)
         );
-        if !(hi > lo) {
+        if hi.is_nan() || lo.is_nan() || hi <= lo {
             if lo.is_finite() {
                 text(
                     out,
@@ -883,6 +898,9 @@ impl Axis {
 
     /// A tick label with just enough decimals for the step; thousands as `k`, millions as `M`.
     fn label(&self, v: f64) -> String {
+        if v == 0.0 {
+            return "0".to_string();
+        }
         let (scaled, step, suffix) = if self.step >= 1e6 {
             (v / 1e6, self.step / 1e6, "M")
         } else if self.step >= 1e3 {
@@ -995,7 +1013,7 @@ struct LegendEntry {
 struct Legend;
 
 impl Legend {
-    const MAX_CHARS: usize = 24;
+    const MAX_CHARS: usize = 30;
 
     fn width(title: Option<&str>, entries: &[LegendEntry]) -> f64 {
         if entries.len() < 2 {
@@ -1250,12 +1268,10 @@ fn marker(out: &mut String, series: usize, at: (f64, f64), colour: &str, tip: &s
     // Put the tooltip on the element just written: reopen it by replacing its `/>`.
     if out.ends_with("/>") {
         out.truncate(out.len() - 2);
-        let tag = if series % 4 == 0 {
-            "circle"
-        } else if series % 4 == 2 {
-            "rect"
-        } else {
-            "path"
+        let tag = match series % 4 {
+            0 => "circle",
+            2 => "rect",
+            _ => "path",
         };
         let _ = write!(out, "><title>{}</title></{tag}>", escape(tip));
     }
@@ -1350,6 +1366,18 @@ fn span_with_zero(values: &[f64]) -> (f64, f64) {
     (lo, hi)
 }
 
+/// A y axis fitted to `values` (lines need no zero baseline), reaching down to zero only
+/// when the data comes close to it anyway.
+fn fitted_axis(values: &[f64]) -> Axis {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if lo >= 0.0 && lo <= hi * 0.3 {
+        return Axis::nice(0.0, hi, 5);
+    }
+    let pad = (hi - lo) * 0.08;
+    Axis::nice(lo - pad, hi + pad, 5)
+}
+
 /// A non-empty range: equal ends are pulled apart.
 fn widen(lo: f64, hi: f64) -> (f64, f64) {
     if hi > lo {
@@ -1432,6 +1460,19 @@ mod tests {
     }
 
     #[test]
+    fn bar_values_are_left_to_tooltips_when_bars_are_too_narrow() {
+        let mut chart = BarChart::new("Rounds", "rounds", "heights");
+        for i in 0..60 {
+            chart = chart.bar(&i.to_string(), 12345.0);
+        }
+        let svg = chart.render();
+        assert_eq!(count(&svg, r#"class="bar""#), 60);
+        assert_eq!(count(&svg, r#"class="value""#), 0);
+        // Labels of 60 narrow categories are thinned, not piled up.
+        assert!(count(&svg, r#"class="tick" x"#) < 30);
+    }
+
+    #[test]
     fn nice_axis_ticks_are_round_and_cover_the_data() {
         let axis = Axis::nice(0.0, 9.3, 5);
         assert_eq!(axis.step, 2.0);
@@ -1441,6 +1482,7 @@ mod tests {
         assert_eq!(small.label(small.ticks[3]), "0.3");
         let big = Axis::nice(0.0, 12_000.0, 5);
         assert_eq!(big.label(5000.0), "5k");
+        assert_eq!(big.label(0.0), "0");
     }
 
     #[test]
