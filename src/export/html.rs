@@ -64,8 +64,9 @@ pub enum InputError {
 /// Recognise `text` by its content: a run report (one JSON object, on one line or several) or
 /// sweep results (JSON lines whose first record has a `"report"`).
 pub fn parse_input(text: &str) -> Result<ReportInput, InputError> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim();
-    let Some(first_char) = trimmed.chars().next() else {
+    // Whole-text parses keep the leading blank lines so that errors give the file's lines.
+    let text = text.trim_start_matches('\u{feff}');
+    let Some(first_char) = text.trim().chars().next() else {
         return Err(InputError::Empty);
     };
     if first_char != '{' {
@@ -74,7 +75,7 @@ pub fn parse_input(text: &str) -> Result<ReportInput, InputError> {
             first_char.escape_debug()
         )));
     }
-    if let Ok(report) = serde_json::from_str::<RunReport>(trimmed) {
+    if let Ok(report) = serde_json::from_str::<RunReport>(text) {
         return Ok(ReportInput::Run(Box::new(report)));
     }
     let first_line = text
@@ -94,10 +95,10 @@ pub fn parse_input(text: &str) -> Result<ReportInput, InputError> {
                 "the first JSON object is neither a run report ({e}) nor a sweep record (it has no \"report\")"
             ))),
         },
-        Err(_) => match serde_json::from_str::<Value>(trimmed) {
+        Err(_) => match serde_json::from_str::<Value>(text) {
             Ok(_) => Err(InputError::UnknownFormat(format!(
                 "the JSON is not a run report ({})",
-                serde_json::from_str::<RunReport>(trimmed)
+                serde_json::from_str::<RunReport>(text)
                     .err()
                     .map_or_else(String::new, |e| e.to_string())
             ))),
@@ -292,10 +293,10 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#006b4f;font-weight:600}
 .bad{color:#b3001b;font-weight:700}
 ul.violations{margin:4px 0 0;padding-left:20px}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:16px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:16px}
 .wide{display:grid;grid-template-columns:1fr;gap:16px}
 figure{margin:0;background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:8px 8px 10px}
-figure svg{display:block;width:100%;height:auto}
+figure svg{display:block;max-width:100%;height:auto;margin:0 auto}
 figcaption{font-size:13px;color:#4d4d4d;margin:4px 6px 0}
 .note{background:#fff6e0;border-left:4px solid #E69F00;padding:10px 14px;margin:16px 0}
 footer{margin-top:36px;color:#666;font-size:13px}
