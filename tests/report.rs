@@ -283,6 +283,16 @@ fn run_without_heights_keeps_the_latency_plot_and_says_to_rerun_with_heights() {
 }
 
 #[test]
+fn a_runaway_round_does_not_make_millions_of_bars() {
+    let mut report = run_report(5);
+    report.heights[2].round = u32::MAX;
+    let page = html::render_run(&report);
+    let rounds = chart(&page, "Rounds per height");
+    assert_eq!(count(rounds, r#"class="bar""#), 3);
+    assert!(rounds.contains("<title>4294967296: 1</title>"));
+}
+
+#[test]
 fn violations_are_listed_in_the_header() {
     let mut report = run_report(5);
     report.safety.agreement = false;

@@ -494,18 +494,24 @@ fn height_duration_histogram(r: &RunReport) -> String {
 }
 
 fn rounds_per_height_chart(r: &RunReport) -> String {
-    let most = r.heights.iter().map(|h| h.round).max().unwrap_or(0) as usize + 1;
-    let mut counts = vec![0u64; most];
+    let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
     for h in &r.heights {
-        counts[h.round as usize] += 1;
+        *counts.entry(u64::from(h.round) + 1).or_default() += 1;
+    }
+    let most = counts.keys().next_back().copied().unwrap_or(1);
+    // Every round count from 1 up, zeros included, unless a runaway height makes that too many.
+    if most <= 100 {
+        for rounds in 1..most {
+            counts.entry(rounds).or_default();
+        }
     }
     let mut chart = BarChart::new(
         "Rounds per height",
         "rounds to decide (round + 1)",
         "heights",
     );
-    for (i, c) in counts.iter().enumerate() {
-        chart = chart.bar(&(i + 1).to_string(), *c as f64);
+    for (rounds, heights) in &counts {
+        chart = chart.bar(&rounds.to_string(), *heights as f64);
     }
     chart.render()
 }
