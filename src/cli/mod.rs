@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use std::fmt::Write as _;
 
 pub mod bench;
+pub mod report;
 pub mod sweep;
 
 /// Exit code: the run finished but an invariant or a success criterion failed.
@@ -41,6 +42,8 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Join the shard outputs of a sweep.
     Merge(sweep::MergeArgs),
+    /// Write an HTML page with plots of a run report or of sweep results.
+    Report(report::ReportArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -71,6 +74,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
     match cli.command {
         Command::Run(args) => run(&args),
         Command::Validate { scenario } => validate(&scenario),
+        Command::Report(args) => report::report(&args),
         Command::Scenarios => {
             for name in config::builtin_names() {
                 let description = config::builtin_scenario(name)

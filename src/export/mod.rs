@@ -1,5 +1,7 @@
-//! Exports of the crate's metrics to other tools.
+//! Exports of the crate's results to other tools: Prometheus exposition, HTML pages with SVG plots.
 
+pub mod html;
 pub mod prometheus;
+pub mod svg;
 
 pub use prometheus::PrometheusExporter;
