@@ -1,6 +1,7 @@
 //! The report of one run: the contract of `ccperf run --json` (DESIGN.md, "Contract").
 
 use crate::check::Violation;
+use crate::monitor::{Alert, Anomaly, PerformanceTrend};
 use serde::{Deserialize, Serialize};
 
 /// Everything one simulation run measured. Every field but `wall_time_s` is deterministic.
@@ -44,11 +45,35 @@ pub struct RunReport {
     pub safety: Safety,
     /// Events processed (message deliveries and timer firings).
     pub events: u64,
+    /// What the performance monitor saw: anomalies, alerts and the trend.
+    pub monitor: MonitorReport,
     /// Wall-clock seconds the run took (the one field that is not deterministic).
     pub wall_time_s: f64,
     /// Per-height records (printed with `--heights`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heights: Vec<HeightRecord>,
+}
+
+/// The performance monitor's findings over a run (fed one sample per committed height).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorReport {
+    /// Every anomaly detected, in the order found.
+    pub anomalies: Vec<Anomaly>,
+    /// Every alert that fired (set from the scenario's `targets`), when it fired.
+    pub alerts: Vec<FiredAlert>,
+    /// Least-squares trends over the whole run.
+    pub trend: PerformanceTrend,
+}
+
+/// An alert that fired at a height.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FiredAlert {
+    /// Height whose sample fired it.
+    pub height: u64,
+    /// Virtual time it fired, seconds.
+    pub at_s: f64,
+    /// The alert.
+    pub alert: Alert,
 }
 
 /// Latency quantiles, seconds.

@@ -257,3 +257,62 @@ load: { transaction_rate: 200 }
     };
     assert_eq!(runs(1), runs(2));
 }
+
+fn builtin(name: &str) -> consensus_performance::Scenario {
+    consensus_performance::config::builtin_scenario(name)
+        .expect("built-in exists")
+        .expect("built-in is valid")
+}
+
+#[test]
+fn the_monitor_sees_the_partition_and_nothing_in_the_baseline() {
+    use consensus_performance::AnomalyKind;
+    let baseline = sim::run(&builtin("baseline"), 1).unwrap();
+    assert!(
+        baseline.monitor.anomalies.is_empty(),
+        "{:?}",
+        baseline.monitor.anomalies
+    );
+    assert!(
+        baseline.monitor.alerts.is_empty(),
+        "{:?}",
+        baseline.monitor.alerts
+    );
+
+    let scenario = builtin("network_partition");
+    let partition = &scenario.network.partitions[0];
+    let (opens, heals) = (
+        partition.at.as_secs_f64(),
+        partition.heal_at.unwrap().as_secs_f64(),
+    );
+    let run = sim::run(&scenario, 1).unwrap();
+    let during: Vec<_> = run
+        .monitor
+        .anomalies
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.kind,
+                AnomalyKind::HighRoundDuration | AnomalyKind::LowThroughput
+            )
+        })
+        .filter(|a| {
+            let at = a.at.as_secs_f64();
+            at >= opens && at <= heals + 10.0
+        })
+        .collect();
+    assert!(
+        !during.is_empty(),
+        "no slow-round or low-throughput anomaly around the partition: {:?}",
+        run.monitor.anomalies
+    );
+    let slow = during
+        .iter()
+        .find(|a| a.kind == AnomalyKind::HighRoundDuration)
+        .expect("a slow height");
+    assert!(
+        slow.value > heals - opens - 5.0,
+        "the slow height spans the partition: {} s",
+        slow.value
+    );
+}

@@ -204,6 +204,25 @@ pub fn render_table(r: &RunReport, heights: bool) -> String {
     for v in &r.safety.violations {
         let _ = writeln!(s, "  ! {}: {}", v.invariant, v.description);
     }
+    let m = &r.monitor;
+    let _ = writeln!(
+        s,
+        "monitor       {} anomalies, {} alerts; trend: throughput {:+.3} tx/s per s, height time {:+.4} s per s",
+        m.anomalies.len(),
+        m.alerts.len(),
+        m.trend.throughput_slope,
+        m.trend.round_duration_slope
+    );
+    for a in &m.anomalies {
+        let _ = writeln!(s, "  {:<8} {}", a.severity.as_str(), a.description);
+    }
+    for f in &m.alerts {
+        let _ = writeln!(
+            s,
+            "  alert    at {:.1} s (height {}): {}",
+            f.at_s, f.height, f.alert.message
+        );
+    }
     let _ = writeln!(
         s,
         "events        {} in {:.3} s wall time",

@@ -18,9 +18,14 @@ use crate::consensus::{
     Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
     VoteType,
 };
+use crate::metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage, VirtualClock};
+use crate::monitor::PerformanceMonitor;
 use crate::net::Network;
 use crate::optimize::OptimizationParameters;
-use crate::report::{HeightRecord, Quantiles, Resources, Rounds, RunReport, Safety, Summary};
+use crate::report::{
+    FiredAlert, HeightRecord, MonitorReport, Quantiles, Resources, Rounds, RunReport, Safety,
+    Summary,
+};
 use crate::workload::{BlockContent, Costs, Mempool, Work};
 use hdrhistogram::Histogram;
 use rand::seq::SliceRandom;
@@ -29,6 +34,8 @@ use std::time::Duration;
 
 /// Bytes of a signed vote on the wire (CometBFT's vote with signature and extension-free).
 pub const VOTE_BYTES: u32 = 150;
+/// Heights an alert averages over before it fires or clears.
+pub const ALERT_WINDOW: usize = 10;
 /// Bytes of a proposal message beyond its block.
 pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
 
@@ -62,6 +69,7 @@ pub struct Simulation {
     mempool: Mempool,
     costs: Costs,
     base_memory_mb: u64,
+    tx_size: u64,
     checker: SafetyChecker,
     /// `certificate_sent[v * n + p]`: the highest height `v` sent `p` a commit certificate for.
     certificate_sent: Vec<Height>,
@@ -73,8 +81,18 @@ pub struct Simulation {
     inputs: VecDeque<Input>,
     outputs: Vec<Output>,
     tx_latency: Histogram<u64>,
+    /// Latencies of the transactions committed since the observer's last commit.
+    recent_latency: Histogram<u64>,
     transactions_committed: u64,
     view: ObserverView,
+    /// The performance monitor, fed one sample per height the observer commits, on the
+    /// virtual clock.
+    monitor: PerformanceMonitor,
+    clock: VirtualClock,
+    alerts: Vec<FiredAlert>,
+    /// The observer's counters at its previous commit, for per-height resource deltas.
+    last_sample: ResourceUsage,
+    last_sample_cpu_ns: u64,
 }
 
 /// One validator: its consensus state, what it is, and what it has used.
@@ -176,6 +194,7 @@ struct ObserverView {
     height_start: SimTime,
     round_starts: Vec<SimTime>,
     proposal_at: Vec<Option<SimTime>>,
+    last_commit: SimTime,
     records: Vec<HeightRecord>,
 }
 
@@ -323,6 +342,25 @@ impl Simulation {
         );
         let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
             .map_err(|e| err("load", format!("latency histogram: {e}")))?;
+        let recent_latency = tx_latency.clone();
+        let clock = VirtualClock::new();
+        let mut monitor = PerformanceMonitor::with_clock(clock.clone());
+        monitor.set_alert_window(ALERT_WINDOW);
+        if let Some(targets) = &scenario.targets {
+            let thresholds = [
+                ("throughput", targets.target_throughput),
+                ("latency", targets.max_latency.as_secs_f64()),
+                ("cpu", targets.max_cpu_usage),
+                ("memory", targets.max_memory_usage as f64),
+            ];
+            for (name, value) in thresholds {
+                if value > 0.0 {
+                    monitor
+                        .set_alert_threshold(name, value)
+                        .map_err(|e| err("targets", e.to_string()))?;
+                }
+            }
+        }
         nodes.shrink_to_fit();
 
         Ok(Simulation {
@@ -347,6 +385,7 @@ impl Simulation {
             mempool,
             costs,
             base_memory_mb: model.base_memory_mb,
+            tx_size: u64::from(scenario.load.tx_size),
             checker: SafetyChecker::new(),
             certificate_sent: vec![0; n * n],
             chain_committed: BTreeMap::new(),
@@ -356,8 +395,14 @@ impl Simulation {
             inputs: VecDeque::new(),
             outputs: Vec::new(),
             tx_latency,
+            recent_latency,
             transactions_committed: 0,
             view: ObserverView::default(),
+            monitor,
+            clock,
+            alerts: Vec::new(),
+            last_sample: ResourceUsage::default(),
+            last_sample_cpu_ns: 0,
         })
     }
 
@@ -800,9 +845,11 @@ impl Simulation {
         });
         if let (Some(block), None) = (block, self.chain_committed.get(&height)) {
             self.chain_committed.insert(height, ());
-            let hist = &mut self.tx_latency;
+            let (hist, recent) = (&mut self.tx_latency, &mut self.recent_latency);
             let committed = self.mempool.commit(block.content, |arrival| {
-                let _ = hist.record(done.nanos_since(arrival).max(1));
+                let latency = done.nanos_since(arrival).max(1);
+                let _ = hist.record(latency);
+                let _ = recent.record(latency);
             });
             self.transactions_committed += u64::from(committed);
         }
@@ -832,6 +879,7 @@ impl Simulation {
             .copied()
             .flatten()
             .unwrap_or(round_start);
+        let previous_commit = std::mem::replace(&mut view.last_commit, done);
         view.records.push(HeightRecord {
             height,
             round,
@@ -843,6 +891,82 @@ impl Simulation {
             voting_time_s: (decided - proposal_at).as_secs_f64(),
             commit_cost_s: (done - decided).as_secs_f64(),
         });
+        let record = view.records[view.records.len() - 1];
+        self.sample_monitor(&record, done - previous_commit, done);
+    }
+
+    /// Feed the monitor the metrics of one committed height, through its public API.
+    fn sample_monitor(&mut self, record: &HeightRecord, interval: Duration, at: SimTime) {
+        // Network traffic is the mean over all validators: the observer's own traffic swings
+        // by design with its turn as proposer, the chain's does not.
+        let n = self.nodes.len() as u64;
+        let bytes_in = self.nodes.iter().map(|v| v.bytes_in).sum::<u64>() / n;
+        let bytes_out = self.nodes.iter().map(|v| v.bytes_out).sum::<u64>() / n;
+        let observer = &self.nodes[usize::from(self.observer)];
+        let interval_ns = nanos(interval).max(1);
+        let usage = ResourceUsage {
+            cpu_percent: (observer.cpu_ns - self.last_sample_cpu_ns) as f64
+                / (interval_ns as f64 * self.costs.cores() as f64)
+                * 100.0,
+            memory_mb: self.base_memory_mb
+                + (self.mempool.len() as u64 * self.tx_size).div_ceil(1 << 20),
+            network_bytes_in: bytes_in.saturating_sub(self.last_sample.network_bytes_in),
+            network_bytes_out: bytes_out.saturating_sub(self.last_sample.network_bytes_out),
+            disk_io_bytes: observer.disk_bytes - self.last_sample.disk_io_bytes,
+        };
+        self.last_sample_cpu_ns = observer.cpu_ns;
+        self.last_sample = ResourceUsage {
+            network_bytes_in: bytes_in,
+            network_bytes_out: bytes_out,
+            disk_io_bytes: observer.disk_bytes,
+            ..ResourceUsage::default()
+        };
+        let q = |p: f64| Duration::from_nanos(self.recent_latency.value_at_quantile(p));
+        let latency = if self.recent_latency.is_empty() {
+            LatencyPercentiles::default()
+        } else {
+            LatencyPercentiles {
+                p50: q(0.5),
+                p90: q(0.9),
+                p95: q(0.95),
+                p99: q(0.99),
+            }
+        };
+        self.recent_latency.reset();
+        let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        let metrics = ConsensusMetrics {
+            round_duration: secs(record.round_duration_s),
+            proposal_time: secs(record.proposal_time_s),
+            voting_time: secs(record.voting_time_s),
+            commit_time: secs(record.commit_cost_s),
+            throughput: f64::from(record.txs) / interval.as_secs_f64().max(1e-9),
+            latency_percentiles: latency,
+            resource_usage: usage,
+        };
+        self.clock.set(at.as_duration());
+        self.monitor.record_round(record.height, metrics);
+        if self.monitor.history().len() <= ALERT_WINDOW {
+            return; // alerts judge a full window of heights after the first (empty) block
+        }
+        for alert in self.monitor.check_alerts() {
+            if alert.newly_fired {
+                self.alerts.push(FiredAlert {
+                    height: record.height,
+                    at_s: at.as_secs_f64(),
+                    alert,
+                });
+            }
+        }
+    }
+
+    /// The monitor the simulation feeds (one sample per height the observer commits).
+    pub fn monitor(&self) -> &PerformanceMonitor {
+        &self.monitor
+    }
+
+    /// The heights the observer has committed so far.
+    pub fn committed(&self) -> &[HeightRecord] {
+        &self.view.records
     }
 
     /// The report of what has run so far.
@@ -909,6 +1033,11 @@ impl Simulation {
                 violations: self.checker.violations().to_vec(),
             },
             events: self.events,
+            monitor: MonitorReport {
+                anomalies: self.monitor.anomaly_history().cloned().collect(),
+                alerts: self.alerts.clone(),
+                trend: self.monitor.calculate_trend(self.end.as_duration()),
+            },
             wall_time_s: 0.0,
             heights: records.clone(),
         }
