@@ -75,6 +75,7 @@ fn run_report(heights: u64) -> RunReport {
             violations: Vec::new(),
         },
         events: 123_456,
+        monitor: Default::default(),
         wall_time_s: 0.25,
         heights: records,
     }
@@ -122,7 +123,7 @@ fn check_well_formed(doc: &str) -> Result<(), String> {
         }
         let end = after.find('>').ok_or("unterminated tag")?;
         let tag = &after[..end];
-        if tag.matches('"').count() % 2 != 0 {
+        if !tag.matches('"').count().is_multiple_of(2) {
             return Err(format!("unbalanced quotes in <{tag}>"));
         }
         if let Some(name) = tag.strip_prefix('/') {
