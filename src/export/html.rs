@@ -189,7 +189,43 @@ pub fn render_run(r: &RunReport) -> String {
         ));
         body.push_str("</div>\n");
     }
+    body.push_str(&monitor_findings(r));
     page(&format!("ccperf report: {}", r.scenario), &body)
+}
+
+/// The performance monitor's anomalies and alerts, as a table (or a line saying there were none).
+fn monitor_findings(r: &RunReport) -> String {
+    let m = &r.monitor;
+    let mut out = String::from("<h2>What the monitor saw</h2>\n");
+    if m.anomalies.is_empty() && m.alerts.is_empty() {
+        out.push_str("<p class=\"note\">No anomalies and no alerts.</p>\n");
+        return out;
+    }
+    out.push_str("<table class=\"summary\">\n<tr><th>at (s)</th><th>height</th><th>what</th><th>severity</th><th>description</th></tr>\n");
+    for a in &m.anomalies {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            svg::format_number(a.at.as_secs_f64()),
+            a.round,
+            escape(a.kind.as_str()),
+            escape(a.severity.as_str()),
+            escape(&a.description)
+        );
+    }
+    for f in &m.alerts {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>alert: {}</td><td>{}</td><td>{}</td></tr>",
+            svg::format_number(f.at_s),
+            f.height,
+            escape(&f.alert.name),
+            escape(f.alert.severity.as_str()),
+            escape(&f.alert.message)
+        );
+    }
+    out.push_str("</table>\n");
+    out
 }
 
 /// The page for a sweep: for each swept key, the metrics against its values; for exactly two
