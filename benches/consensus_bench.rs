@@ -45,4 +45,45 @@ fn events_per_second(c: &mut Criterion) {
 }
 
 criterion_group!(benches, events_per_second);
-criterion_main!(benches);
+
+/// A 16-point sweep (100 validators, 4 × 4 grid, one seed) on 1 and on 2 threads: the ratio of
+/// the two times is the parallel speed-up of `ccperf sweep`.
+fn sweep_threads(c: &mut Criterion) {
+    use consensus_performance::bench::simulate;
+    use consensus_performance::bench::sweep::{Existing, SweepOptions, SweepSpec, run_sweep};
+    let spec = SweepSpec::parse(
+        r#"
+name: speed
+base:
+  name: speed
+  duration: 20s
+  validators: { count: 60 }
+  network: { latency: { distribution: lognormal, mean: 50ms, stddev: 20ms } }
+  load: { transaction_rate: 500 }
+grid:
+  parameters.timeout_propose: [500ms, 1s, 2s, 3s]
+  parameters.block_interval: [0s, 250ms, 500ms, 1s]
+seeds: 1
+"#,
+        "bench",
+    )
+    .unwrap_or_else(|e| panic!("sweep spec: {e}"));
+    let mut group = c.benchmark_group("sweep_16_points");
+    group.sample_size(10);
+    for threads in [1usize, 2] {
+        let options = SweepOptions {
+            out: None,
+            existing: Existing::Refuse,
+            jobs: Some(threads),
+            shard: None,
+            progress: false,
+        };
+        group.bench_function(format!("{threads}_threads"), |b| {
+            b.iter(|| black_box(run_sweep(&spec, &options, &simulate).map(|s| s.ran)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(sweeps, sweep_threads);
+criterion_main!(benches, sweeps);
