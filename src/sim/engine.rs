@@ -81,8 +81,9 @@ pub struct Simulation {
     inputs: VecDeque<Input>,
     outputs: Vec<Output>,
     tx_latency: Histogram<u64>,
-    /// Latencies of the transactions committed since the observer's last commit.
-    recent_latency: Histogram<u64>,
+    /// Latencies (ns) of the transactions committed since the observer's last commit; exact
+    /// percentiles by selection, and no histogram to clear per height.
+    recent_latency: Vec<u64>,
     transactions_committed: u64,
     view: ObserverView,
     /// The performance monitor, fed one sample per height the observer commits, on the
@@ -342,7 +343,7 @@ impl Simulation {
         );
         let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
             .map_err(|e| err("load", format!("latency histogram: {e}")))?;
-        let recent_latency = tx_latency.clone();
+        let recent_latency = Vec::new();
         let clock = VirtualClock::new();
         let mut monitor = PerformanceMonitor::with_clock(clock.clone());
         monitor.set_alert_window(ALERT_WINDOW);
@@ -849,7 +850,7 @@ impl Simulation {
             let committed = self.mempool.commit(block.content, |arrival| {
                 let latency = done.nanos_since(arrival).max(1);
                 let _ = hist.record(latency);
-                let _ = recent.record(latency);
+                recent.push(latency);
             });
             self.transactions_committed += u64::from(committed);
         }
@@ -921,18 +922,8 @@ impl Simulation {
             disk_io_bytes: observer.disk_bytes,
             ..ResourceUsage::default()
         };
-        let q = |p: f64| Duration::from_nanos(self.recent_latency.value_at_quantile(p));
-        let latency = if self.recent_latency.is_empty() {
-            LatencyPercentiles::default()
-        } else {
-            LatencyPercentiles {
-                p50: q(0.5),
-                p90: q(0.9),
-                p95: q(0.95),
-                p99: q(0.99),
-            }
-        };
-        self.recent_latency.reset();
+        let latency = exact_percentiles(&mut self.recent_latency);
+        self.recent_latency.clear();
         let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
         let metrics = ConsensusMetrics {
             round_duration: secs(record.round_duration_s),
@@ -1066,6 +1057,23 @@ fn message_word(m: &Message) -> u64 {
                 ^ v.value.map_or(0xffff, |x| x.0) << 40
                 ^ kind << 62
         }
+    }
+}
+
+/// Exact nearest-rank percentiles of `xs` (reordered in place), by selection.
+fn exact_percentiles(xs: &mut [u64]) -> LatencyPercentiles {
+    if xs.is_empty() {
+        return LatencyPercentiles::default();
+    }
+    let mut at = |p: f64| {
+        let rank = ((p * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1;
+        Duration::from_nanos(*xs.select_nth_unstable(rank).1)
+    };
+    LatencyPercentiles {
+        p50: at(0.5),
+        p90: at(0.9),
+        p95: at(0.95),
+        p99: at(0.99),
     }
 }
 
