@@ -102,7 +102,8 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             0
         }
         Command::Bench(mut args) => {
-            if let Err(e) = settings::default_bench_seeds(&mut args, &matches, cli.config.as_deref())
+            if let Err(e) =
+                settings::default_bench_seeds(&mut args, &matches, cli.config.as_deref())
             {
                 return bad_input(&e);
             }

@@ -13,6 +13,7 @@ use crate::export::PrometheusExporter;
 use crate::monitor::Anomaly;
 use crate::sim::{SimTime, Simulation};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tiny_http::{Header, Method, Request, Response, Server};
@@ -74,13 +75,13 @@ pub fn serve(args: &ServeArgs) -> i32 {
         .server_addr()
         .to_ip()
         .map_or_else(|| args.listen.clone(), |a| a.to_string());
-    eprintln!("listening on http://{address}/metrics");
-    eprintln!(
+    note(&format!("listening on http://{address}/metrics"));
+    note(&format!(
         "serving {} (seed {seed}) at {} x real time{}",
         scenario.name,
         args.speed,
         if args.repeat { ", looping" } else { "" }
-    );
+    ));
     let live = Arc::new(Mutex::new(Live::new(&first, seed)));
     let pacing = Pacing {
         scenario,
@@ -100,7 +101,7 @@ pub fn serve(args: &ServeArgs) -> i32 {
         match server.recv_timeout(POLL) {
             Ok(Some(request)) => answer(request, &live, &about),
             Ok(None) => {}
-            Err(e) => eprintln!("warning: http: {e}"),
+            Err(e) => note(&format!("warning: http: {e}")),
         }
     }
 }
@@ -154,7 +155,7 @@ impl Pacing {
             simulation = match Simulation::new(&self.scenario, seed) {
                 Ok(next) => next,
                 Err(e) => {
-                    eprintln!("error: seed {seed}: {e}");
+                    note(&format!("error: seed {seed}: {e}"));
                     return;
                 }
             };
@@ -195,7 +196,8 @@ impl Pacing {
 /// found at them.
 fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
     let records = simulation.committed();
-    let Some(new) = records.get(published..).filter(|r| !r.is_empty()) else {
+    let new = records.get(published..).unwrap_or_default();
+    let Some(first_new) = new.first().map(|r| r.height) else {
         return;
     };
     let exporter = &live.exporter;
@@ -207,7 +209,6 @@ fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
         exporter.observe_height(record, previous_commit_s);
         previous_commit_s = record.commit_time_s;
     }
-    let first_new = new[0].height;
     let anomalies: Vec<Anomaly> = simulation
         .monitor()
         .anomaly_history()
@@ -268,14 +269,15 @@ fn index(live: &Live, about: &str) -> String {
         live.seed,
         live.virtual_s,
         live.heights,
-        if live.finished {
-            " (run finished)"
-        } else {
-            ""
-        }
+        if live.finished { " (run finished)" } else { "" }
     );
     let _ = writeln!(page, "\nGET /metrics  Prometheus text format (0.0.4)");
     page
+}
+
+/// Writes a line to stderr; a closed stderr must not stop the server (`eprintln!` panics).
+fn note(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The lock, even if a thread panicked while holding it (the metrics stay usable).
