@@ -3,11 +3,14 @@
 
 use crate::config::{self, ConfigError, Scenario};
 use crate::report::RunReport;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 pub mod bench;
 pub mod report;
+pub mod serve;
+pub mod settings;
 pub mod sweep;
 
 /// Exit code: the run finished but an invariant or a success criterion failed.
@@ -22,6 +25,9 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Settings file for `config` and `bench` (default: ./ccperf.toml when there is one).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The commands.
@@ -44,6 +50,10 @@ pub enum Command {
     Merge(sweep::MergeArgs),
     /// Write an HTML page with plots of a run report or of sweep results.
     Report(report::ReportArgs),
+    /// Run a simulation paced against the wall clock and serve its metrics over HTTP.
+    Serve(serve::ServeArgs),
+    /// Print the settings in force (ccperf.toml < CC_* environment < --set) and their sources.
+    Config(settings::ConfigArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -60,12 +70,18 @@ pub struct RunArgs {
     /// Include one record per committed height.
     #[arg(long)]
     pub heights: bool,
+    /// Also write the run's metrics to FILE in Prometheus text format (node_exporter textfile).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
 }
 
 /// Run the command line `args`; returns the process exit code.
 pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
@@ -85,9 +101,18 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             }
             0
         }
-        Command::Bench(args) => bench::bench(&args),
+        Command::Bench(mut args) => {
+            if let Err(e) =
+                settings::default_bench_seeds(&mut args, &matches, cli.config.as_deref())
+            {
+                return bad_input(&e);
+            }
+            bench::bench(&args)
+        }
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
+        Command::Serve(args) => serve::serve(&args),
+        Command::Config(args) => settings::config(cli.config.as_deref(), &args),
     }
 }
 
@@ -108,24 +133,32 @@ fn run(args: &RunArgs) -> i32 {
         Err(e) => return bad_input(&e),
     };
     let seed = args.seed.unwrap_or(scenario.seed);
-    let report = match crate::sim::run(&scenario, seed) {
-        Ok(r) => r,
+    let mut simulation = match crate::sim::Simulation::new(&scenario, seed) {
+        Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    let report = simulation.run_to_end();
     if args.json {
         println!("{}", report.to_json(args.heights));
     } else {
         print!("{}", render_table(&report, args.heights));
     }
-    if report.safety.held() {
-        0
-    } else {
+    let mut code = 0;
+    if !report.safety.held() {
         eprintln!(
             "invariant violated: reproduce with `ccperf run {} --seed {seed}`",
             args.scenario
         );
-        EXIT_FAILED
+        code = EXIT_FAILED;
     }
+    if let Some(path) = &args.prometheus {
+        let exporter = crate::export::PrometheusExporter::new();
+        exporter.observe_report(&report, simulation.firing_alerts());
+        if let Err(e) = exporter.write_textfile(path) {
+            code = bad_input(&e);
+        }
+    }
+    code
 }
 
 fn validate(arg: &str) -> i32 {

@@ -8,6 +8,7 @@
 
 use crate::metrics::LatencyPercentiles;
 use crate::monitor::{Alert, Anomaly, AnomalySeverity};
+use crate::report::{HeightRecord, RunReport};
 use prometheus_client::encoding::text;
 use prometheus_client::encoding::{EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -30,7 +31,8 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 pub const DEFAULT_NAMESPACE: &str = "cometbft";
 
 /// The consensus steps `consensus_step_duration_seconds` reports, in exposition order.
-pub const STEPS: [&str; 4] = ["propose", "prevote", "precommit", "commit"];
+/// `voting` is prevote and precommit together, for sources (the simulator) that time them as one.
+pub const STEPS: [&str; 5] = ["propose", "prevote", "precommit", "voting", "commit"];
 
 /// The latency quantiles `ccperf_latency_seconds` reports, in exposition order.
 const QUANTILES: [&str; 4] = ["0.5", "0.9", "0.95", "0.99"];
@@ -217,6 +219,50 @@ impl PrometheusExporter {
         }
     }
 
+    /// Records one height a simulation committed; its block interval runs from
+    /// `previous_commit_s` (0 for the first height). Steps: `propose` (start of the deciding
+    /// round to its proposal), `voting` (proposal to decision), `commit` (applying the block).
+    pub fn observe_height(&self, record: &HeightRecord, previous_commit_s: f64) {
+        self.observe_block(
+            record.height,
+            u64::from(record.round),
+            u64::from(record.txs),
+            seconds(record.commit_time_s - previous_commit_s),
+            seconds(record.round_duration_s),
+            &[
+                ("propose", seconds(record.proposal_time_s)),
+                ("voting", seconds(record.voting_time_s)),
+                ("commit", seconds(record.commit_cost_s)),
+            ],
+        );
+    }
+
+    /// Fills every metric from a finished run (call once, on a fresh exporter): each height
+    /// in order, validators, throughput, latency quantiles, anomalies, and `firing`, the
+    /// alerts firing when the run ended (`Simulation::firing_alerts`).
+    pub fn observe_report(&self, report: &RunReport, firing: &[Alert]) {
+        let byzantine = u64::try_from(report.byzantine.len()).unwrap_or(u64::MAX);
+        self.set_validators(
+            u64::try_from(report.validators).unwrap_or(u64::MAX),
+            byzantine,
+        );
+        let mut previous_commit_s = 0.0;
+        for record in &report.heights {
+            self.observe_height(record, previous_commit_s);
+            previous_commit_s = record.commit_time_s;
+        }
+        self.set_throughput(report.throughput_tps);
+        let l = &report.latency_s;
+        self.set_latency(LatencyPercentiles {
+            p50: seconds(l.p50),
+            p90: seconds(l.p90),
+            p95: seconds(l.p95),
+            p99: seconds(l.p99),
+        });
+        self.record_anomalies(&report.monitor.anomalies);
+        self.set_alerts(firing);
+    }
+
     /// Sets the validator count and how many of them misbehaved.
     pub fn set_validators(&self, validators: u64, byzantine: u64) {
         self.validators.set(to_i64(validators));
@@ -345,6 +391,11 @@ fn severity_labels() -> [&'static str; 4] {
     AnomalySeverity::ALL.map(AnomalySeverity::as_str)
 }
 
+/// `s` seconds as a duration; negative, NaN or huge values become zero.
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default()
+}
+
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -399,6 +450,37 @@ mod tests {
         assert!(text.contains("# HELP ccperf_anomalies_total "));
         assert!(!text.contains("# EOF"));
         assert!(exporter.encode().ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn observe_height_times_the_block_from_the_previous_commit() {
+        let exporter = PrometheusExporter::new();
+        let record = HeightRecord {
+            height: 7,
+            round: 2,
+            proposer: 1,
+            commit_time_s: 10.5,
+            txs: 40,
+            round_duration_s: 4.0,
+            proposal_time_s: 3.25,
+            voting_time_s: 0.5,
+            commit_cost_s: 0.25,
+        };
+        exporter.observe_height(&record, 9.0);
+        let text = exporter.encode_text_format();
+        for line in [
+            "cometbft_consensus_height 7",
+            "cometbft_consensus_rounds 2",
+            "cometbft_consensus_num_txs 40",
+            "cometbft_consensus_block_interval_seconds_sum 1.5",
+            "cometbft_consensus_round_duration_seconds_sum 4.0",
+            "cometbft_consensus_step_duration_seconds_sum{step=\"propose\"} 3.25",
+            "cometbft_consensus_step_duration_seconds_sum{step=\"voting\"} 0.5",
+            "cometbft_consensus_step_duration_seconds_count{step=\"prevote\"} 0",
+            "cometbft_consensus_step_duration_seconds_sum{step=\"commit\"} 0.25",
+        ] {
+            assert!(text.contains(&format!("\n{line}\n")), "{line} in:\n{text}");
+        }
     }
 
     #[test]

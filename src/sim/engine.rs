@@ -19,7 +19,7 @@ use crate::consensus::{
     VoteType,
 };
 use crate::metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage, VirtualClock};
-use crate::monitor::PerformanceMonitor;
+use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
 use crate::optimize::OptimizationParameters;
 use crate::report::{
@@ -91,6 +91,8 @@ pub struct Simulation {
     monitor: PerformanceMonitor,
     clock: VirtualClock,
     alerts: Vec<FiredAlert>,
+    /// The alerts firing at the latest check (empty until a full alert window is recorded).
+    firing: Vec<Alert>,
     /// The observer's counters at its previous commit, for per-height resource deltas.
     last_sample: ResourceUsage,
     last_sample_cpu_ns: u64,
@@ -402,6 +404,7 @@ impl Simulation {
             monitor,
             clock,
             alerts: Vec::new(),
+            firing: Vec::new(),
             last_sample: ResourceUsage::default(),
             last_sample_cpu_ns: 0,
         })
@@ -409,6 +412,12 @@ impl Simulation {
 
     /// Run to the scenario's end and report.
     pub fn run(mut self) -> RunReport {
+        self.run_to_end()
+    }
+
+    /// Start, run to the scenario's end and report, keeping the simulation to inspect after
+    /// (its [`Self::firing_alerts`], its [`Self::monitor`]).
+    pub fn run_to_end(&mut self) -> RunReport {
         let started = std::time::Instant::now();
         self.start();
         while self.step() {}
@@ -488,6 +497,12 @@ impl Simulation {
     /// Virtual time of the last processed event.
     pub fn now(&self) -> SimTime {
         self.now
+    }
+
+    /// Virtual time of the next event, if any is queued (it may lie past the scenario's end,
+    /// where [`Self::step`] stops). Lets a caller pace the run against another clock.
+    pub fn next_event_time(&self) -> Option<SimTime> {
+        self.queue.peek_time()
     }
 
     fn deliver(&mut self, to: ValidatorIndex, message: Message, t: SimTime) {
@@ -939,12 +954,13 @@ impl Simulation {
         if self.monitor.history().len() <= ALERT_WINDOW {
             return; // alerts judge a full window of heights after the first (empty) block
         }
-        for alert in self.monitor.check_alerts() {
+        self.firing = self.monitor.check_alerts();
+        for alert in &self.firing {
             if alert.newly_fired {
                 self.alerts.push(FiredAlert {
                     height: record.height,
                     at_s: at.as_secs_f64(),
-                    alert,
+                    alert: alert.clone(),
                 });
             }
         }
@@ -953,6 +969,12 @@ impl Simulation {
     /// The monitor the simulation feeds (one sample per height the observer commits).
     pub fn monitor(&self) -> &PerformanceMonitor {
         &self.monitor
+    }
+
+    /// The alerts firing at the observer's latest committed height (the scenario's
+    /// `targets`, judged over the alert window); empty before a full window.
+    pub fn firing_alerts(&self) -> &[Alert] {
+        &self.firing
     }
 
     /// The heights the observer has committed so far.

@@ -1,0 +1,353 @@
+//! `ccperf serve`: a simulation paced against the wall clock, its metrics served over HTTP
+//! for Prometheus to scrape, as a CometBFT node serves its own.
+//!
+//! Two threads: one steps the simulation whenever the wall clock (scaled by `--speed`) has
+//! reached the next event's virtual time and records each newly committed height in a shared
+//! exporter; the other answers `GET /metrics` by encoding that exporter. The simulation itself
+//! never reads the wall clock: pacing only decides when to call [`Simulation::step`], so a
+//! served run commits exactly the heights `ccperf run` reports for the same seed.
+
+use super::{EXIT_BAD_INPUT, bad_input, load};
+use crate::config::Scenario;
+use crate::export::PrometheusExporter;
+use crate::monitor::Anomaly;
+use crate::sim::{SimTime, Simulation};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+/// The content type of the classic Prometheus text format served on `/metrics`.
+pub const TEXT_FORMAT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Longest the pacing thread sleeps at once, so a changed speed of events shows promptly.
+const MAX_SLEEP: Duration = Duration::from_millis(50);
+
+/// How long the HTTP loop waits for a request before checking `--exit-after`.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Arguments of `ccperf serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Scenario file (YAML) or built-in name (see `ccperf scenarios`).
+    pub scenario: String,
+    /// Address to serve on; port 0 picks a free port (the bound address is printed first on
+    /// stderr). CometBFT serves its metrics on port 26660.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:26660")]
+    pub listen: String,
+    /// Virtual seconds per wall-clock second (1 = real time; must be positive).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
+    /// Master seed (default: the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// When the run reaches its end, start it again with the next seed (default: keep
+    /// serving the final metrics).
+    #[arg(long = "loop")]
+    pub repeat: bool,
+    /// Stop after this many wall-clock seconds (for scripts and tests; default: run until
+    /// interrupted).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_exit_after)]
+    pub exit_after: Option<f64>,
+}
+
+/// Run `ccperf serve` until interrupted (or `--exit-after`); returns the exit code: 0 when
+/// `--exit-after` ends it, 2 on bad input (scenario, address).
+pub fn serve(args: &ServeArgs) -> i32 {
+    let scenario = match load(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e),
+    };
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let first = match Simulation::new(&scenario, seed) {
+        Ok(simulation) => simulation,
+        Err(e) => return bad_input(&e),
+    };
+    let server = match Server::http(args.listen.as_str()) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let address = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| args.listen.clone(), |a| a.to_string());
+    note(&format!("listening on http://{address}/metrics"));
+    note(&format!(
+        "serving {} (seed {seed}) at {} x real time{}",
+        scenario.name,
+        args.speed,
+        if args.repeat { ", looping" } else { "" }
+    ));
+    let live = Arc::new(Mutex::new(Live::new(&first, seed)));
+    let pacing = Pacing {
+        scenario,
+        speed: args.speed,
+        repeat: args.repeat,
+        live: Arc::clone(&live),
+    };
+    std::thread::spawn(move || pacing.run(first, seed));
+    let deadline = args
+        .exit_after
+        .and_then(|s| Instant::now().checked_add(Duration::from_secs_f64(s)));
+    let about = format!("{} at {} x real time", args.scenario, args.speed);
+    loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return 0;
+        }
+        match server.recv_timeout(POLL) {
+            Ok(Some(request)) => answer(request, &live, &about),
+            Ok(None) => {}
+            Err(e) => note(&format!("warning: http: {e}")),
+        }
+    }
+}
+
+/// What the HTTP thread serves: the current run's metrics and how far it is.
+struct Live {
+    exporter: PrometheusExporter,
+    seed: u64,
+    virtual_s: f64,
+    heights: usize,
+    finished: bool,
+}
+
+impl Live {
+    /// Fresh metrics for a run about to start.
+    fn new(simulation: &Simulation, seed: u64) -> Self {
+        let exporter = PrometheusExporter::new();
+        let report = simulation.report();
+        exporter.set_validators(
+            u64::try_from(report.validators).unwrap_or(u64::MAX),
+            u64::try_from(report.byzantine.len()).unwrap_or(u64::MAX),
+        );
+        Live {
+            exporter,
+            seed,
+            virtual_s: 0.0,
+            heights: 0,
+            finished: false,
+        }
+    }
+}
+
+/// The simulation thread: runs, paced, and publishes into `live`.
+struct Pacing {
+    scenario: Scenario,
+    speed: f64,
+    repeat: bool,
+    live: Arc<Mutex<Live>>,
+}
+
+impl Pacing {
+    /// Run `simulation` (master seed `seed`) paced, then the next seeds when looping.
+    fn run(self, mut simulation: Simulation, mut seed: u64) {
+        loop {
+            self.run_one(&mut simulation);
+            lock(&self.live).finished = true;
+            if !self.repeat {
+                return;
+            }
+            seed = seed.wrapping_add(1);
+            simulation = match Simulation::new(&self.scenario, seed) {
+                Ok(next) => next,
+                Err(e) => {
+                    note(&format!("error: seed {seed}: {e}"));
+                    return;
+                }
+            };
+            *lock(&self.live) = Live::new(&simulation, seed);
+        }
+    }
+
+    /// Step events as their virtual time comes due on the scaled wall clock.
+    fn run_one(&self, simulation: &mut Simulation) {
+        let started = Instant::now();
+        let mut published = 0;
+        simulation.start();
+        while let Some(next) = simulation.next_event_time() {
+            let wait = self.due(next).saturating_sub(started.elapsed());
+            if !wait.is_zero() {
+                lock(&self.live).virtual_s = simulation.now().as_secs_f64();
+                std::thread::sleep(wait.min(MAX_SLEEP));
+                continue;
+            }
+            if !simulation.step() {
+                break;
+            }
+            if simulation.committed().len() > published {
+                publish(simulation, published, &mut lock(&self.live));
+                published = simulation.committed().len();
+            }
+        }
+        lock(&self.live).virtual_s = simulation.now().as_secs_f64();
+    }
+
+    /// Wall time since the start at which virtual time `t` is due.
+    fn due(&self, t: SimTime) -> Duration {
+        Duration::try_from_secs_f64(t.as_secs_f64() / self.speed).unwrap_or(Duration::MAX)
+    }
+}
+
+/// Record the heights committed since the first `published` ones, with what the monitor
+/// found at them.
+fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
+    let records = simulation.committed();
+    let new = records.get(published..).unwrap_or_default();
+    let Some(first_new) = new.first().map(|r| r.height) else {
+        return;
+    };
+    let exporter = &live.exporter;
+    let mut previous_commit_s = published
+        .checked_sub(1)
+        .and_then(|i| records.get(i))
+        .map_or(0.0, |r| r.commit_time_s);
+    for record in new {
+        exporter.observe_height(record, previous_commit_s);
+        previous_commit_s = record.commit_time_s;
+    }
+    let anomalies: Vec<Anomaly> = simulation
+        .monitor()
+        .anomaly_history()
+        .filter(|a| a.round >= first_new)
+        .cloned()
+        .collect();
+    exporter.record_anomalies(&anomalies);
+    exporter.set_alerts(simulation.firing_alerts());
+    let now_s = simulation.now().as_secs_f64();
+    let txs: u64 = records.iter().map(|r| u64::from(r.txs)).sum();
+    if now_s > 0.0 {
+        exporter.set_throughput(txs as f64 / now_s);
+    }
+    if let Some(latest) = simulation.monitor().latest() {
+        exporter.set_latency(latest.latency_percentiles);
+    }
+    live.virtual_s = now_s;
+    live.heights = records.len();
+}
+
+/// Answer one HTTP request: `/metrics`, `/`, or an error status.
+fn answer(request: Request, live: &Mutex<Live>, about: &str) {
+    let path = request.url().split('?').next().unwrap_or("");
+    let readable = matches!(request.method(), Method::Get | Method::Head);
+    let (status, content_type, body) = match (readable, path) {
+        (true, "/metrics") => (
+            200,
+            TEXT_FORMAT_CONTENT_TYPE,
+            lock(live).exporter.encode_text_format(),
+        ),
+        (true, "/") => (200, "text/plain; charset=utf-8", index(&lock(live), about)),
+        (true, _) => (
+            404,
+            "text/plain; charset=utf-8",
+            "not found: the metrics are at /metrics\n".to_string(),
+        ),
+        (false, _) => (
+            405,
+            "text/plain; charset=utf-8",
+            "method not allowed: use GET\n".to_string(),
+        ),
+    };
+    let mut response = Response::from_string(body).with_status_code(status);
+    if let Ok(header) = Header::from_bytes("Content-Type", content_type) {
+        response = response.with_header(header);
+    }
+    // A client that hung up is not our error.
+    let _ = request.respond(response);
+}
+
+/// The plain-text page at `/`.
+fn index(live: &Live, about: &str) -> String {
+    let mut page = String::new();
+    let _ = writeln!(page, "ccperf serve: {about}");
+    let _ = writeln!(
+        page,
+        "seed {}, virtual time {:.1} s, {} heights committed{}",
+        live.seed,
+        live.virtual_s,
+        live.heights,
+        if live.finished { " (run finished)" } else { "" }
+    );
+    let _ = writeln!(page, "\nGET /metrics  Prometheus text format (0.0.4)");
+    page
+}
+
+/// Writes a line to stderr; a closed stderr must not stop the server (`eprintln!` panics).
+fn note(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The lock, even if a thread panicked while holding it (the metrics stay usable).
+fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
+    live.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `--speed`: a positive, finite number.
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        _ => Err(format!(
+            "`{text}` is not a speed: use a positive number of virtual seconds per wall-clock \
+             second, like 1 or 50"
+        )),
+    }
+}
+
+/// `--exit-after`: a non-negative, finite number of seconds (at most a year).
+fn parse_exit_after(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && (0.0..=366.0 * 86_400.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0 to 31622400"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_must_be_positive_and_finite() {
+        assert_eq!(parse_speed("50"), Ok(50.0));
+        assert_eq!(parse_speed("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "inf", "NaN", "fast", ""] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exit_after_takes_seconds() {
+        assert_eq!(parse_exit_after("2.5"), Ok(2.5));
+        assert_eq!(parse_exit_after("0"), Ok(0.0));
+        assert!(parse_exit_after("-1").is_err());
+        assert!(parse_exit_after("1e30").is_err());
+    }
+
+    #[test]
+    fn a_paced_run_publishes_the_same_heights_as_an_unpaced_one() -> Result<(), String> {
+        let scenario = load("baseline").map_err(|e| e.to_string())?;
+        let simulation = Simulation::new(&scenario, 3).map_err(|e| e.to_string())?;
+        let live = Arc::new(Mutex::new(Live::new(&simulation, 3)));
+        let pacing = Pacing {
+            scenario: scenario.clone(),
+            speed: 1e6,
+            repeat: false,
+            live: Arc::clone(&live),
+        };
+        pacing.run(simulation, 3);
+        let report = crate::sim::run(&scenario, 3).map_err(|e| e.to_string())?;
+        let live = lock(&live);
+        assert!(live.finished);
+        assert_eq!(live.heights as u64, report.heights_committed);
+        let text = live.exporter.encode_text_format();
+        let height = format!("\ncometbft_consensus_height {}\n", report.heights_committed);
+        assert!(text.contains(&height), "{text}");
+        let total: u64 = report.heights.iter().map(|h| u64::from(h.txs)).sum();
+        assert!(text.contains(&format!("\ncometbft_consensus_total_txs {total}\n")));
+        Ok(())
+    }
+}

@@ -1,0 +1,377 @@
+//! `ccperf serve` (a paced simulation scraped over HTTP) and `ccperf run --prometheus` (the
+//! node_exporter textfile), through the binary. Every child process is killed on every path
+//! and every wait is bounded, so a broken server fails the test instead of hanging it.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ccperf");
+
+/// A child process killed when dropped (test failure included).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `ccperf serve <args>` (with `--exit-after 30` as a backstop) and returns it with the
+/// address it printed first on stderr.
+fn serve(args: &[&str]) -> Result<(Running, SocketAddr), String> {
+    let child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .args(["--exit-after", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let mut running = Running(child);
+    let stderr = running.0.stderr.take().ok_or("no stderr")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep draining: the server may write more, and a closed pipe is not what we test.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| "no address on stderr within 10 s".to_string())?;
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .ok_or_else(|| format!("first stderr line is not the address: {line:?}"))?
+        .parse()
+        .map_err(|e| format!("{line:?}: {e}"))?;
+    Ok((running, address))
+}
+
+/// One HTTP/1.0 GET: (status code, content type, body).
+fn get(address: SocketAddr, path: &str) -> Result<(u16, String, String), String> {
+    let timeout = Duration::from_secs(5);
+    let mut stream =
+        TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("read: {e}"))?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no header end in {response:?}"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("bad status line in {head:?}"))?;
+    let content_type = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.trim().to_string())
+        .unwrap_or_default();
+    Ok((status, content_type, body.to_string()))
+}
+
+/// Parses Prometheus text exposition: every line is a `# HELP`/`# TYPE` comment or a sample
+/// `name{labels} value` of a declared family. Returns the unlabelled samples by name.
+fn parse_exposition(text: &str) -> Result<BTreeMap<String, f64>, String> {
+    let mut families = Vec::new();
+    let mut plain = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').ok_or(line)?;
+            if !["gauge", "counter", "histogram"].contains(&kind) {
+                return Err(format!("unknown type: {line}"));
+            }
+            families.push(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').ok_or(line)?;
+        let value: f64 = value.parse().map_err(|_| format!("bad value: {line}"))?;
+        let name = series.split('{').next().unwrap_or(series);
+        let valid = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        let declared = families.iter().any(|f| {
+            name == f
+                || ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|s| name.strip_suffix(s) == Some(f.as_str()))
+        });
+        if name.is_empty() || !valid || !declared {
+            return Err(format!("sample of no declared family: {line}"));
+        }
+        if !series.contains('{') {
+            plain.insert(name.to_string(), value);
+        }
+    }
+    Ok(plain)
+}
+
+fn metric(samples: &BTreeMap<String, f64>, name: &str) -> Result<f64, String> {
+    samples.get(name).copied().ok_or(format!("no {name}"))
+}
+
+#[test]
+fn served_metrics_parse_and_the_height_grows_between_scrapes() -> Result<(), String> {
+    let (_server, address) = serve(&["baseline", "--listen", "127.0.0.1:0", "--speed", "50"])?;
+    let (status, content_type, body) = get(address, "/metrics")?;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let first = metric(&parse_exposition(&body)?, "cometbft_consensus_height")?;
+    assert_eq!(
+        metric(&parse_exposition(&body)?, "cometbft_consensus_validators")?,
+        4.0
+    );
+    // At 50 x real time, 0.5 s of wall time is 25 s of a 60 s run: about 20 heights.
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, _, body) = get(address, "/metrics")?;
+    let second = parse_exposition(&body)?;
+    let height = metric(&second, "cometbft_consensus_height")?;
+    assert!(height > first, "height {first} then {height}");
+    assert!(metric(&second, "cometbft_consensus_total_txs")? > 0.0);
+    assert_eq!(
+        metric(&second, "cometbft_consensus_block_interval_seconds_count")?,
+        height
+    );
+    Ok(())
+}
+
+#[test]
+fn served_index_names_the_run_and_unknown_paths_are_404() -> Result<(), String> {
+    let (_server, address) = serve(&["baseline", "--listen", "127.0.0.1:0", "--seed", "9"])?;
+    let (status, _, body) = get(address, "/")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("baseline"), "{body}");
+    assert!(body.contains("seed 9"), "{body}");
+    assert!(body.contains("/metrics"), "{body}");
+    let (status, _, _) = get(address, "/nope")?;
+    assert_eq!(status, 404);
+    Ok(())
+}
+
+#[test]
+fn a_finished_run_keeps_serving_its_final_metrics() -> Result<(), String> {
+    // 60 s of virtual time at 1000 x is over in 60 ms of wall time.
+    let (_server, address) = serve(&["baseline", "--listen", "127.0.0.1:0", "--speed", "1000"])?;
+    let started = Instant::now();
+    let mut body = String::new();
+    while started.elapsed() < Duration::from_secs(10) {
+        let (_, _, index) = get(address, "/")?;
+        if index.contains("run finished") {
+            body = get(address, "/metrics")?.2;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = run_json(&["run", "baseline"])?;
+    let samples = parse_exposition(&body)?;
+    assert_eq!(
+        metric(&samples, "cometbft_consensus_height")?,
+        run["heights_committed"]
+            .as_f64()
+            .ok_or("heights_committed")?
+    );
+    Ok(())
+}
+
+#[test]
+fn serve_refuses_a_bad_address_and_a_bad_speed() {
+    let out = run_bounded(&["serve", "baseline", "--listen", "127.0.0.1:notaport"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:notaport"), "{stderr}");
+    for speed in ["0", "-2", "inf"] {
+        let out = run_bounded(&["serve", "baseline", "--speed", speed]);
+        assert_eq!(out.status.code(), Some(2), "--speed {speed}");
+    }
+}
+
+#[test]
+fn exit_after_stops_the_server() {
+    let started = Instant::now();
+    let out = run_bounded(&[
+        "serve",
+        "baseline",
+        "--listen",
+        "127.0.0.1:0",
+        "--exit-after",
+        "0.3",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn run_textfile_holds_the_runs_numbers() -> Result<(), String> {
+    let path = temp_path("run.prom");
+    let run = run_json(&[
+        "run",
+        "baseline",
+        "--json",
+        "--heights",
+        "--prometheus",
+        path.to_str().ok_or("path")?,
+    ])?;
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let samples = parse_exposition(&text)?;
+    let heights = run["heights"].as_array().ok_or("heights")?;
+    let last = heights.last().ok_or("no heights")?;
+    let total: f64 = heights.iter().filter_map(|h| h["txs"].as_f64()).sum();
+    let number = |key: &str| run[key].as_f64().ok_or(format!("no {key}"));
+    assert_eq!(
+        metric(&samples, "cometbft_consensus_height")?,
+        number("heights_committed")?
+    );
+    assert_eq!(
+        metric(&samples, "cometbft_consensus_rounds")?,
+        last["round"].as_f64().ok_or("round")?
+    );
+    assert_eq!(
+        metric(&samples, "cometbft_consensus_num_txs")?,
+        last["txs"].as_f64().ok_or("txs")?
+    );
+    assert_eq!(metric(&samples, "cometbft_consensus_total_txs")?, total);
+    assert_eq!(metric(&samples, "cometbft_consensus_validators")?, 4.0);
+    assert_eq!(
+        metric(&samples, "cometbft_consensus_round_duration_seconds_count")?,
+        heights.len() as f64
+    );
+    assert_eq!(
+        metric(&samples, "ccperf_throughput_tps")?,
+        number("throughput_tps")?
+    );
+    let voting = format!(
+        "cometbft_consensus_step_duration_seconds_count{{step=\"voting\"}} {}\n",
+        heights.len()
+    );
+    assert!(text.contains(&voting), "{text}");
+    assert!(text.contains("# TYPE ccperf_anomalies_total counter\n"));
+    assert!(!text.contains("# EOF"));
+    Ok(())
+}
+
+#[test]
+fn run_textfile_is_byte_identical_for_the_same_seed() -> Result<(), String> {
+    let read = |name: &str| -> Result<String, String> {
+        let path = temp_path(name);
+        let out = run_bounded(&[
+            "run",
+            "byzantine_fault",
+            "--seed",
+            "5",
+            "--prometheus",
+            path.to_str().ok_or("path")?,
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        std::fs::read_to_string(&path).map_err(|e| e.to_string())
+    };
+    let first = read("same-a.prom")?;
+    assert_eq!(first, read("same-b.prom")?);
+    assert!(first.contains("\ncometbft_consensus_byzantine_validators 3\n"));
+    Ok(())
+}
+
+#[test]
+fn run_textfile_counts_the_alerts_firing_at_the_end() -> Result<(), String> {
+    let scenario = temp_path("alerting.yaml");
+    std::fs::write(
+        &scenario,
+        "name: alerting\nduration: 30s\nvalidators:\n  count: 4\nload:\n  transaction_rate: 100\n\
+         targets:\n  target_throughput: 1000.0\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let path = temp_path("alerting.prom");
+    let out = run_bounded(&[
+        "run",
+        scenario.to_str().ok_or("path")?,
+        "--prometheus",
+        path.to_str().ok_or("path")?,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    assert!(
+        text.contains("\nccperf_alerts_active{severity=\"critical\"} 1\n"),
+        "{text}"
+    );
+    Ok(())
+}
+
+#[test]
+fn run_textfile_in_a_missing_directory_exits_2_after_the_report() {
+    let out = run_bounded(&["run", "baseline", "--prometheus", "/no/such/dir/x.prom"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stdout.contains("heights"),
+        "the report is printed: {stdout}"
+    );
+    assert!(stderr.contains("/no/such/dir/x.prom"), "{stderr}");
+}
+
+/// Runs ccperf with `args` and returns its JSON report (with `--json` added if missing).
+fn run_json(args: &[&str]) -> Result<serde_json::Value, String> {
+    let mut args = args.to_vec();
+    if !args.contains(&"--json") {
+        args.push("--json");
+    }
+    let out = run_bounded(&args);
+    if out.status.code() != Some(0) {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+/// Runs ccperf to completion, killing it after 30 s.
+fn run_bounded(args: &[&str]) -> Output {
+    let child = Command::new(BIN)
+        .args(args)
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ccperf starts");
+    let id = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(output) => output.expect("ccperf ran"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            panic!("ccperf {args:?} did not finish within 30 s");
+        }
+    }
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ccperf-serve-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join(name)
+}

@@ -1,0 +1,185 @@
+//! `ccperf config` through the binary: defaults < ccperf.toml < CC_* environment < --set,
+//! each value shown with where it came from; bad values exit 2 naming their source.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `CC_*` variables the settings read, removed so the test's own environment cannot leak in.
+const VARIABLES: [&str; 6] = [
+    "CC_PERFORMANCE_SAMPLING_RATE",
+    "CC_PERFORMANCE_WINDOW_SIZE",
+    "CC_PERFORMANCE_ALERTS_ENABLED",
+    "CC_AUTO_OPTIMIZATION",
+    "CC_OPTIMIZATION_AGGRESSIVENESS",
+    "CC_OPTIMIZATION_INTERVAL",
+];
+
+/// Runs ccperf in `dir` with only the `env` variables of the settings set.
+fn ccperf(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ccperf"));
+    command.args(args).current_dir(dir).env("CI", "true");
+    for var in VARIABLES {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("ccperf runs")
+}
+
+/// A fresh directory holding `ccperf.toml` with `toml` (none when empty).
+fn workdir(name: &str, toml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ccperf-settings-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    if !toml.is_empty() {
+        std::fs::write(dir.join("ccperf.toml"), toml).expect("settings file");
+    }
+    dir
+}
+
+/// The line of `key` (`window_size`) in a section of `ccperf config`'s output, whitespace
+/// squeezed: `window_size = 20 # env CC_PERFORMANCE_WINDOW_SIZE`.
+fn line_of(stdout: &str, section: &str, key: &str) -> String {
+    let mut in_section = false;
+    for line in stdout.lines() {
+        if line.starts_with('[') {
+            in_section = line == format!("[{section}]");
+        } else if in_section && line.starts_with(&format!("{key} ")) {
+            return line.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+    }
+    String::new()
+}
+
+const FILE: &str = "[performance]\nwindow_size = 10\n\n[optimization]\naggressiveness = 0.2\n\n\
+                    [benchmarks]\nseeds = 7\n";
+
+#[test]
+fn flag_beats_env_beats_file_beats_default_and_each_source_is_shown() {
+    let dir = workdir("precedence", FILE);
+    let file = dir.join("ccperf.toml");
+    let out = ccperf(
+        &dir,
+        &["config", "--set", "optimization.aggressiveness=0.9"],
+        &[
+            ("CC_PERFORMANCE_WINDOW_SIZE", "20"),
+            ("CC_OPTIMIZATION_AGGRESSIVENESS", "0.3"),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with(&format!("# settings file: {}\n", file.display())),
+        "{stdout}"
+    );
+    assert_eq!(
+        line_of(&stdout, "performance", "window_size"),
+        "window_size = 20 # env CC_PERFORMANCE_WINDOW_SIZE"
+    );
+    assert_eq!(
+        line_of(&stdout, "optimization", "aggressiveness"),
+        "aggressiveness = 0.9 # flag"
+    );
+    assert_eq!(
+        line_of(&stdout, "benchmarks", "seeds"),
+        format!("seeds = 7 # file {}", file.display())
+    );
+    assert_eq!(
+        line_of(&stdout, "optimization", "interval_s"),
+        "interval_s = 300 # default"
+    );
+}
+
+#[test]
+fn an_explicit_config_file_is_read_instead_of_the_local_one() {
+    let dir = workdir("explicit", FILE);
+    let other = dir.join("other.toml");
+    std::fs::write(&other, "[benchmarks]\nseeds = 2\n").expect("settings file");
+    let out = ccperf(
+        &dir,
+        &["config", "--config", other.to_str().expect("utf-8")],
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        line_of(&stdout, "benchmarks", "seeds"),
+        format!("seeds = 2 # file {}", other.display())
+    );
+    assert_eq!(
+        line_of(&stdout, "performance", "window_size"),
+        "window_size = 1000 # default"
+    );
+}
+
+#[test]
+fn without_a_file_every_value_is_a_default() {
+    let dir = workdir("none", "");
+    let out = ccperf(&dir, &["config"], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout.starts_with("# settings file: none"), "{stdout}");
+    let settings = stdout.lines().filter(|l| l.contains(" = ")).count();
+    let defaults = stdout.lines().filter(|l| l.ends_with("# default")).count();
+    assert_eq!((settings, defaults), (14, 14), "{stdout}");
+}
+
+#[test]
+fn a_bad_environment_value_exits_2_naming_the_variable() {
+    let dir = workdir("bad-env", "");
+    let out = ccperf(&dir, &["config"], &[("CC_PERFORMANCE_WINDOW_SIZE", "lots")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CC_PERFORMANCE_WINDOW_SIZE"), "{stderr}");
+    assert!(stderr.contains("lots"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_file_value_exits_2_naming_the_file_and_key() {
+    let dir = workdir("bad-file", "[optimization]\naggressiveness = 1.5\n");
+    let out = ccperf(&dir, &["config"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("ccperf.toml"), "{stderr}");
+    assert!(stderr.contains("optimization.aggressiveness"), "{stderr}");
+}
+
+#[test]
+fn a_missing_config_file_or_unknown_key_exits_2_naming_it() {
+    let dir = workdir("missing", "");
+    let out = ccperf(&dir, &["config", "--config", "/no/such/ccperf.toml"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("/no/such/ccperf.toml"), "{stderr}");
+    let out = ccperf(&dir, &["config", "--set", "performance.speed=3"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("performance.speed"), "{stderr}");
+}
+
+#[test]
+fn bench_takes_its_default_seed_count_from_the_settings() {
+    let dir = workdir("bench", "[benchmarks]\nseeds = 1\n");
+    let seeds = |args: &[&str]| {
+        let out = ccperf(&dir, args, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let document: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("bench prints JSON");
+        document["seeds"].as_u64()
+    };
+    assert_eq!(seeds(&["bench", "baseline", "--json"]), Some(1));
+    assert_eq!(
+        seeds(&["bench", "baseline", "--json", "--seeds", "2"]),
+        Some(2)
+    );
+}
