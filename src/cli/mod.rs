@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 pub mod bench;
 pub mod report;
 pub mod sweep;
+pub mod tune;
 
 /// Exit code: the run finished but an invariant or a success criterion failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -44,6 +45,8 @@ pub enum Command {
     Merge(sweep::MergeArgs),
     /// Write an HTML page with plots of a run report or of sweep results.
     Report(report::ReportArgs),
+    /// Tune a scenario's parameters: suggest, rerun on the same seeds, keep or roll back.
+    Tune(tune::TuneArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -88,6 +91,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Bench(args) => bench::bench(&args),
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
+        Command::Tune(args) => tune::tune(&args),
     }
 }
 
