@@ -130,7 +130,7 @@ pub fn render_table(o: &TuneOutcome) -> String {
     let _ = writeln!(s, "baseline  {}", summary(&o.baseline));
     let _ = writeln!(
         s,
-        "\n{:>4}  {:<24} {:<20} {:<18} {:<20} {:<18} {:<16} {}",
+        "\n{:>4}  {:<24} {:<20} {:<18} {:<20} {:<18} {:<16} result",
         "iter",
         "parameter",
         "from -> to",
@@ -138,7 +138,6 @@ pub fn render_table(o: &TuneOutcome) -> String {
         "block interval (s)",
         "throughput (tx/s)",
         "p99 latency (s)",
-        "result"
     );
     for step in &o.steps {
         let b = &step.before;
@@ -212,7 +211,7 @@ fn stop_text(stop: StopReason) -> &'static str {
         StopReason::IterationLimit => "stopped at the iteration limit",
         StopReason::NoImprovement => "stopped: no suggestion improved the score",
         StopReason::NothingToSuggest => {
-            "stopped: nothing to suggest (targets met, heights decide in one round)"
+            "stopped: nothing left to suggest (targets met and heights decide in one round, or every step is at its bound)"
         }
     }
 }

@@ -21,7 +21,7 @@ use super::{
     DEFAULT_AGGRESSIVENESS, Observations, OptimizationEngine, OptimizationSuggestion,
     OptimizeError, Parameter, ParameterValue, PerformanceTargets, Strategy, score,
 };
-use crate::bench::{self, Runner};
+use crate::bench;
 use crate::config::{LatencySpec, Scenario};
 use crate::metrics::ConsensusMetrics;
 use crate::report::RunReport;
@@ -138,7 +138,8 @@ pub enum StopReason {
     IterationLimit,
     /// An iteration tried every suggestion and none improved the score.
     NoImprovement,
-    /// The engine had nothing to suggest: every target met, heights decide in one round.
+    /// The engine had nothing to suggest: every target met and heights decide in one round,
+    /// or every suggested step is already at its bound (or aggressiveness is 0).
     NothingToSuggest,
 }
 
@@ -225,12 +226,17 @@ impl TuneOptions {
     }
 }
 
-/// Tune `scenario`'s parameters with simulations run by `runner` (see the module docs).
-pub fn tune(
+/// Tune `scenario`'s parameters with simulations run by `runner` (see the module docs):
+/// [`bench::simulate`] runs the simulator; tests inject a fake (any `Fn(&Scenario, seed)`,
+/// including a [`Runner`](crate::bench::Runner)).
+pub fn tune<R>(
     scenario: &Scenario,
     options: &TuneOptions,
-    runner: &Runner,
-) -> Result<TuneOutcome, TuneError> {
+    runner: &R,
+) -> Result<TuneOutcome, TuneError>
+where
+    R: Fn(&Scenario, u64) -> Result<RunReport, String> + Sync + ?Sized,
+{
     options.validate()?;
     let seeds: Vec<u64> = (0..u64::from(options.seeds))
         .map(|i| scenario.seed.wrapping_add(i))
@@ -402,7 +408,10 @@ pub fn observe(scenario: &Scenario, reports: &[RunReport]) -> Observations {
         .iter()
         .any(|&d| d > 0.0)
         .then(|| bench::stats::mean(&dropped).round() as u64);
-    let seeds: Vec<u64> = reports.iter().map(|r| r.seed).collect();
+    let mut seeds: Vec<u64> = reports.iter().map(|r| r.seed).collect();
+    if seeds.is_empty() {
+        seeds.push(scenario.seed);
+    }
     let delay = message_delay(scenario, &seeds, mean_txs.unwrap_or(0.0));
     Observations {
         max_message_delay: delay.bounded.then_some(delay.delay),
@@ -498,7 +507,7 @@ fn diameter(scenario: &Scenario, seed: u64) -> u16 {
 /// Gossip resends of the 99th percentile message when a path loses `loss` of transmissions:
 /// the fewest `r` with `loss^(r + 1) <= 1 %` (at most 1000).
 fn resends_at_p99(loss: f64) -> u32 {
-    if !(loss > 0.0) {
+    if loss.is_nan() || loss <= 0.0 {
         return 0;
     }
     let mut resends = 0;
@@ -511,14 +520,17 @@ fn resends_at_p99(loss: f64) -> u32 {
 }
 
 /// The seeds of every run, the pool they run in and the progress bar.
-struct Trials<'a> {
+struct Trials<'a, R: ?Sized> {
     pool: rayon::ThreadPool,
     bar: ProgressBar,
     seeds: &'a [u64],
-    runner: &'a Runner,
+    runner: &'a R,
 }
 
-impl Trials<'_> {
+impl<R> Trials<'_, R>
+where
+    R: Fn(&Scenario, u64) -> Result<RunReport, String> + Sync + ?Sized,
+{
     /// One report per seed, in seed order; the first failure as `(seed, message)`.
     fn run(&self, scenario: &Scenario) -> Result<Vec<RunReport>, (u64, String)> {
         self.bar.inc_length(self.seeds.len() as u64);
