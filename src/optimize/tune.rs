@@ -22,7 +22,7 @@ use super::{
     OptimizeError, Parameter, ParameterValue, PerformanceTargets, Strategy, score,
 };
 use crate::bench;
-use crate::config::{LatencySpec, Scenario};
+use crate::config::{LatencySpec, Scenario, Topology};
 use crate::metrics::ConsensusMetrics;
 use crate::report::RunReport;
 use crate::sim::{PROPOSAL_OVERHEAD_BYTES, Stream, rng};
@@ -486,6 +486,9 @@ fn hop_delay(latency: &LatencySpec) -> (Duration, bool) {
 /// seed); `n - 1`, the longest possible path, when the graph cannot be built.
 fn diameter(scenario: &Scenario, seed: u64) -> u16 {
     let n = scenario.validators.count as usize;
+    if scenario.network.topology == Topology::FullMesh {
+        return 1;
+    }
     let worst = u16::try_from(n.saturating_sub(1)).unwrap_or(u16::MAX);
     let Ok(n16) = u16::try_from(n) else {
         return worst;
