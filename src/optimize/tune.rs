@@ -482,7 +482,7 @@ fn hop_delay(latency: &LatencySpec) -> (Duration, bool) {
     }
 }
 
-/// The most hops between two validators on the graph of `seed` (random graphs differ by
+/// The most hops between two validators (a full mesh: 1) on the graph of `seed` (random graphs differ by
 /// seed); `n - 1`, the longest possible path, when the graph cannot be built.
 fn diameter(scenario: &Scenario, seed: u64) -> u16 {
     let n = scenario.validators.count as usize;
