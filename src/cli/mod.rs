@@ -12,6 +12,7 @@ pub mod report;
 pub mod serve;
 pub mod settings;
 pub mod sweep;
+pub mod tune;
 
 /// Exit code: the run finished but an invariant or a success criterion failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -54,6 +55,8 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Print the settings in force (ccperf.toml < CC_* environment < --set) and their sources.
     Config(settings::ConfigArgs),
+    /// Tune a scenario's parameters: suggest, rerun on the same seeds, keep or roll back.
+    Tune(tune::TuneArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -113,6 +116,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Merge(args) => sweep::merge(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Config(args) => settings::config(cli.config.as_deref(), &args),
+        Command::Tune(args) => tune::tune(&args),
     }
 }
 

@@ -9,6 +9,7 @@ mod parameter;
 mod params;
 mod score;
 mod strategy;
+pub mod tune;
 
 pub use engine::{AppliedOptimization, DEFAULT_AGGRESSIVENESS, HistoryEntry, OptimizationEngine};
 pub use error::OptimizeError;

@@ -9,7 +9,9 @@
 //!   base timeouts raised to their safe floor when below it; `timeout_propose` reduced when
 //!   heights need extra rounds or it sits far above its floor; prevote/precommit timeouts
 //!   reduced when heights need extra rounds; a shorter `block_interval`; smaller blocks when
-//!   moving and applying the block costs more than the vote hops.
+//!   moving and applying the block costs more than the vote hops. A timeout reduced for extra
+//!   rounds ranks by the share of it above its floor (`1 - floor / current`, the time a failed
+//!   round wastes): far above, it comes first; near its floor, `block_interval` overtakes it.
 //! - **Resource** (CPU or memory over its limit): parallel verification on and larger batches
 //!   for CPU; smaller blocks and batches for memory.
 //!
@@ -410,6 +412,9 @@ impl Rules<'_> {
         }
         let slow = self.d.slow_rounds > 0.0;
         let far_above = current > floor * FAR_ABOVE_FLOOR;
+        // A failed round waits the whole timeout; the part above the floor is the waste a
+        // reduction can remove, so near its floor a timeout yields to other changes.
+        let waste = slack_share(current, floor);
         let confidence = if self.d.slow_rounds_observed {
             0.8
         } else {
@@ -418,7 +423,7 @@ impl Rules<'_> {
         if parameter == Parameter::TimeoutPropose && (slow || far_above) {
             let (weight, why) = if slow {
                 (
-                    0.9,
+                    0.9 * waste,
                     format!(
                         "{:.0} % of heights needed more than one round; each round with a silent or late proposer waits the whole timeout_propose {}, {:.1}× its safe floor {basis}",
                         self.d.slow_rounds * 100.0,
@@ -452,7 +457,7 @@ impl Rules<'_> {
                 Strategy::Latency,
                 parameter,
                 self.shrunk(parameter),
-                0.6 * urgency(severity),
+                0.6 * waste * urgency(severity),
                 confidence,
                 format!(
                     "{:.0} % of heights needed more than one round; {parameter} {} is {:.1}× its safe floor {basis}",
@@ -619,6 +624,16 @@ impl Rules<'_> {
 /// Severity as a priority factor: at least 0.1 so small misses still rank, at most 1.
 fn urgency(severity: f64) -> f64 {
     severity.clamp(0.1, 1.0)
+}
+
+/// The share of `current` above `floor`, 0.0–1.0: `1 - floor / current` (0 at or below it).
+fn slack_share(current: Duration, floor: Duration) -> f64 {
+    let c = current.as_secs_f64();
+    if c > 0.0 {
+        (1.0 - floor.as_secs_f64() / c).clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 fn ratio(a: Duration, b: Duration) -> f64 {
