@@ -113,20 +113,10 @@ pub struct Rounds {
     pub max: u32,
 }
 
-/// Resources of the observer validator over the run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Resources {
-    /// CPU busy time over the run, percent of its cores.
-    pub cpu_percent: f64,
-    /// Peak resident memory, megabytes (base plus mempool).
-    pub memory_mb: u64,
-    /// Bytes received.
-    pub network_bytes_in: u64,
-    /// Bytes sent, resends included.
-    pub network_bytes_out: u64,
-    /// Bytes written (WAL and blocks).
-    pub disk_io_bytes: u64,
-}
+/// Resources of the observer validator over the run: CPU busy share of its cores, peak memory
+/// (base plus mempool), bytes received and sent (resends included), bytes written (WAL and
+/// blocks). The same type the monitor's samples use.
+pub type Resources = crate::metrics::ResourceUsage;
 
 /// The invariants of the run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
