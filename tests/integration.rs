@@ -316,3 +316,65 @@ fn the_monitor_sees_the_partition_and_nothing_in_the_baseline() {
         slow.value
     );
 }
+
+#[test]
+fn a_validator_cut_off_catches_up_from_commit_certificates_after_the_heal() {
+    // Validator 0 (the observer) is alone from 5 s to 25 s; the other three hold 3/4 of the
+    // power and keep committing. After the heal it must commit every height it missed, at once.
+    let r = run(
+        r#"
+duration: 60s
+validators: { count: 4 }
+network:
+  latency: { distribution: constant, mean: 50ms }
+  partitions:
+    - { at: 5s, heal_at: 25s, groups: [[0]] }
+load: { transaction_rate: 50 }
+costs: none
+"#,
+        0,
+    );
+    assert_eq!(r.observer, 0);
+    let during: Vec<_> = r
+        .heights
+        .iter()
+        .filter(|h| h.commit_time_s > 5.2 && h.commit_time_s < 25.0)
+        .collect();
+    assert!(
+        during.is_empty(),
+        "the cut-off validator committed while alone: {during:?}"
+    );
+    // While it was alone the others committed about 10 heights (every fourth one waits out the
+    // missing proposer's timeout); it commits them all within about a second of the heal.
+    let burst = r
+        .heights
+        .iter()
+        .filter(|h| (25.0..26.5).contains(&h.commit_time_s))
+        .count();
+    assert!(
+        burst >= 8,
+        "only {burst} heights caught up right after the heal"
+    );
+    // Then it is in step with the others: one height per block_interval + 3 delays.
+    let after: Vec<f64> = r
+        .heights
+        .iter()
+        .map(|h| h.commit_time_s)
+        .filter(|&t| t > 26.5)
+        .collect();
+    for pair in after.windows(2) {
+        assert!(
+            (pair[1] - pair[0] - 1.15).abs() < 1e-6,
+            "not in step after catching up: {after:?}"
+        );
+    }
+    // Heights are consecutive: nothing was skipped.
+    for (i, h) in r.heights.iter().enumerate() {
+        assert_eq!(h.height, i as u64 + 1);
+    }
+    // Afterwards it keeps pace: one height per block_interval + 3 delays.
+    let last = r.heights.last().unwrap();
+    assert!(last.commit_time_s > 58.0, "{last:?}");
+    assert!(r.heights_committed >= 40, "{} heights", r.heights_committed);
+    assert!(r.safety.held());
+}

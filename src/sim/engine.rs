@@ -18,7 +18,9 @@ use crate::consensus::{
     Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
     VoteType,
 };
-use crate::metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage, VirtualClock};
+use crate::metrics::{
+    ConsensusMetrics, LatencyPercentiles, ResourceUsage, ThroughputTracker, VirtualClock,
+};
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
 use crate::optimize::OptimizationParameters;
@@ -34,6 +36,9 @@ use std::time::Duration;
 
 /// Bytes of a signed vote on the wire (CometBFT's vote with signature and extension-free).
 pub const VOTE_BYTES: u32 = 150;
+/// The sliding window of the throughput the monitor sees per height: per block rates are
+/// meaningless when a catch-up commits several heights at one instant.
+pub const THROUGHPUT_WINDOW: Duration = Duration::from_secs(10);
 /// Heights an alert averages over before it fires or clears.
 pub const ALERT_WINDOW: usize = 10;
 /// Bytes of a proposal message beyond its block.
@@ -90,6 +95,12 @@ pub struct Simulation {
     /// virtual clock.
     monitor: PerformanceMonitor,
     clock: VirtualClock,
+    /// Committed transactions over the last `THROUGHPUT_WINDOW` of virtual time.
+    throughput: ThroughputTracker,
+    /// The observer's CPU nanoseconds over the same window (a rate like throughput).
+    cpu: ThroughputTracker,
+    /// Monitor samples taken after the warm-up.
+    warm_samples: usize,
     alerts: Vec<FiredAlert>,
     /// The alerts firing at the latest check (empty until a full alert window is recorded).
     firing: Vec<Alert>,
@@ -402,6 +413,9 @@ impl Simulation {
             transactions_committed: 0,
             view: ObserverView::default(),
             monitor,
+            throughput: ThroughputTracker::with_clock(THROUGHPUT_WINDOW, clock.clone()),
+            cpu: ThroughputTracker::with_clock(THROUGHPUT_WINDOW, clock.clone()),
+            warm_samples: 0,
             clock,
             alerts: Vec::new(),
             firing: Vec::new(),
@@ -662,6 +676,11 @@ impl Simulation {
                     TimeoutKind::Propose => self.params.timeout_propose(round),
                     TimeoutKind::Prevote => self.params.timeout_prevote(round),
                     TimeoutKind::Precommit => self.params.timeout_precommit(round),
+                    // A validator that already holds messages of later heights is behind the
+                    // chain: like a CometBFT node catching up, it moves on without the wait.
+                    TimeoutKind::Commit if self.nodes[usize::from(v)].state.buffered() > 0 => {
+                        Duration::ZERO
+                    }
                     TimeoutKind::Commit => self.params.block_interval,
                 };
                 self.queue.push(
@@ -884,45 +903,60 @@ impl Simulation {
         done: SimTime,
     ) {
         let view = &mut self.view;
-        let round_start = view
-            .round_starts
-            .get(round as usize)
-            .copied()
-            .unwrap_or(view.height_start);
-        let proposal_at = view
-            .proposal_at
-            .get(round as usize)
-            .copied()
-            .flatten()
-            .unwrap_or(round_start);
-        let previous_commit = std::mem::replace(&mut view.last_commit, done);
+        // A height decided in a catch-up cascade (several heights in one step) was never seen
+        // to start: it started when the previous one was committed.
+        let current = view.height == height;
+        let height_start = if current {
+            view.height_start
+        } else {
+            view.last_commit
+        };
+        let round_start = match view.round_starts.get(round as usize) {
+            Some(&t) if current => t,
+            _ => height_start,
+        };
+        let proposal_at = match view.proposal_at.get(round as usize) {
+            Some(&Some(t)) if current => t,
+            _ => round_start,
+        };
+        view.last_commit = done;
         view.records.push(HeightRecord {
             height,
             round,
             proposer: block.map_or(self.schedule.proposer(height, round), |b| b.proposer),
             commit_time_s: done.as_secs_f64(),
             txs: block.map_or(0, |b| b.content.txs),
-            round_duration_s: (done - view.height_start).as_secs_f64(),
+            round_duration_s: (done - height_start).as_secs_f64(),
             proposal_time_s: (proposal_at - round_start).as_secs_f64(),
             voting_time_s: (decided - proposal_at).as_secs_f64(),
             commit_cost_s: (done - decided).as_secs_f64(),
         });
         let record = view.records[view.records.len() - 1];
-        self.sample_monitor(&record, done - previous_commit, done);
+        self.sample_monitor(&record, done);
     }
 
     /// Feed the monitor the metrics of one committed height, through its public API.
-    fn sample_monitor(&mut self, record: &HeightRecord, interval: Duration, at: SimTime) {
+    fn sample_monitor(&mut self, record: &HeightRecord, at: SimTime) {
+        self.clock.set(at.as_duration());
+        self.throughput.record_transactions(u64::from(record.txs));
+        let cpu_ns = self.nodes[usize::from(self.observer)].cpu_ns;
+        self.cpu
+            .record_transactions(cpu_ns - self.last_sample_cpu_ns);
         // Network traffic is the mean over all validators: the observer's own traffic swings
         // by design with its turn as proposer, the chain's does not.
         let n = self.nodes.len() as u64;
         let bytes_in = self.nodes.iter().map(|v| v.bytes_in).sum::<u64>() / n;
         let bytes_out = self.nodes.iter().map(|v| v.bytes_out).sum::<u64>() / n;
         let observer = &self.nodes[usize::from(self.observer)];
-        let interval_ns = nanos(interval).max(1);
         let usage = ResourceUsage {
-            cpu_percent: (observer.cpu_ns - self.last_sample_cpu_ns) as f64
-                / (interval_ns as f64 * self.costs.cores() as f64)
+            // CPU nanoseconds per second over the window, as a share of the cores.
+            cpu_percent: self.cpu.transactions_in_window() as f64
+                / THROUGHPUT_WINDOW
+                    .min(at.as_duration())
+                    .as_secs_f64()
+                    .max(1e-9)
+                / 1e9
+                / self.costs.cores() as f64
                 * 100.0,
             memory_mb: self.base_memory_mb
                 + (self.mempool.len() as u64 * self.tx_size).div_ceil(1 << 20),
@@ -945,14 +979,23 @@ impl Simulation {
             proposal_time: secs(record.proposal_time_s),
             voting_time: secs(record.voting_time_s),
             commit_time: secs(record.commit_cost_s),
-            throughput: f64::from(record.txs) / interval.as_secs_f64().max(1e-9),
+            // Over the window, or over the time so far while less than a window has passed.
+            throughput: self.throughput.transactions_in_window() as f64
+                / THROUGHPUT_WINDOW
+                    .min(at.as_duration())
+                    .as_secs_f64()
+                    .max(1e-9),
             latency_percentiles: latency,
             resource_usage: usage,
         };
-        self.clock.set(at.as_duration());
         self.monitor.record_round(record.height, metrics);
-        if self.monitor.history().len() <= ALERT_WINDOW {
-            return; // alerts judge a full window of heights after the first (empty) block
+        // Alerts judge the mean of the last `ALERT_WINDOW` heights, all committed after a first
+        // `THROUGHPUT_WINDOW` of warm-up (the first block is empty, the first window partial).
+        if at.as_duration() >= THROUGHPUT_WINDOW {
+            self.warm_samples += 1;
+        }
+        if self.warm_samples < ALERT_WINDOW {
+            return;
         }
         self.firing = self.monitor.check_alerts();
         for alert in &self.firing {
