@@ -183,3 +183,52 @@ fn bench_takes_its_default_seed_count_from_the_settings() {
         Some(2)
     );
 }
+
+#[test]
+fn tune_takes_its_aggressiveness_from_the_settings_unless_given() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/tune_silent_validator.yaml"
+    );
+    let out =
+        std::env::temp_dir().join(format!("ccperf-tune-settings-{}.yaml", std::process::id()));
+    let tune = |env: Option<&str>, extra: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ccperf"));
+        command.args([
+            "tune",
+            scenario,
+            "--iterations",
+            "1",
+            "--seeds",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        command
+            .args(extra)
+            .env("CI", "true")
+            .env_remove("CC_OPTIMIZATION_AGGRESSIVENESS");
+        if let Some(value) = env {
+            command.env("CC_OPTIMIZATION_AGGRESSIVENESS", value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    // The first step cuts timeout_propose by 0.5 × aggressiveness.
+    assert!(tune(None, &[]).contains("3s -> 2250ms"), "default 0.5");
+    assert!(
+        tune(Some("0.2"), &[]).contains("3s -> 2700ms"),
+        "environment 0.2"
+    );
+    assert!(
+        tune(Some("0.2"), &["--aggressiveness", "0.8"]).contains("3s -> 1800ms"),
+        "flag 0.8 wins"
+    );
+    let _ = std::fs::remove_file(&out);
+}

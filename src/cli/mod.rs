@@ -116,7 +116,14 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Merge(args) => sweep::merge(&args),
         Command::Serve(args) => serve::serve(&args),
         Command::Config(args) => settings::config(cli.config.as_deref(), &args),
-        Command::Tune(args) => tune::tune(&args),
+        Command::Tune(mut args) => {
+            if let Err(e) =
+                settings::default_tune_aggressiveness(&mut args, &matches, cli.config.as_deref())
+            {
+                return bad_input(&e);
+            }
+            tune::tune(&args)
+        }
     }
 }
 

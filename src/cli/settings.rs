@@ -61,6 +61,23 @@ pub fn default_bench_seeds(
     Ok(())
 }
 
+/// `ccperf tune` takes its aggressiveness from `optimization.aggressiveness` unless
+/// `--aggressiveness` was given.
+pub fn default_tune_aggressiveness(
+    args: &mut super::tune::TuneArgs,
+    matches: &ArgMatches,
+    config: Option<&Path>,
+) -> Result<(), ConfigError> {
+    let given = matches
+        .subcommand_matches("tune")
+        .and_then(|tune| tune.value_source("aggressiveness"))
+        .is_some_and(|source| source != ValueSource::DefaultValue);
+    if !given {
+        args.aggressiveness = effective(config)?.settings.optimization.aggressiveness;
+    }
+    Ok(())
+}
+
 /// The settings file to read: `explicit`, or `ccperf.toml` in the current directory.
 fn settings_file(explicit: Option<&Path>) -> Option<PathBuf> {
     let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
