@@ -6,6 +6,7 @@
 //! Byzantine behaviours to what faulty validators send, charges processing costs, checks the
 //! safety invariants at every decision, and measures the observer's view.
 
+use super::observer::{Commit, Counters, Observer};
 use super::queue::{Event, EventQueue};
 use super::rng::{self, Stream};
 use super::trace::TraceHash;
@@ -18,29 +19,18 @@ use crate::consensus::{
     Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
     VoteType,
 };
-use crate::metrics::{
-    ConsensusMetrics, LatencyPercentiles, ResourceUsage, ThroughputTracker, VirtualClock,
-};
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
 use crate::optimize::OptimizationParameters;
-use crate::report::{
-    FiredAlert, HeightRecord, MonitorReport, Quantiles, Resources, Rounds, RunReport, Safety,
-    Summary,
-};
+use crate::report::{HeightRecord, Quantiles, Resources, Rounds, RunReport, Safety, Summary};
 use crate::workload::{BlockContent, Costs, Mempool, Work};
 use hdrhistogram::Histogram;
 use rand::seq::SliceRandom;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 /// Bytes of a signed vote on the wire (CometBFT's vote with signature and extension-free).
 pub const VOTE_BYTES: u32 = 150;
-/// The sliding window of the throughput the monitor sees per height: per block rates are
-/// meaningless when a catch-up commits several heights at one instant.
-pub const THROUGHPUT_WINDOW: Duration = Duration::from_secs(10);
-/// Heights an alert averages over before it fires or clears.
-pub const ALERT_WINDOW: usize = 10;
 /// Bytes of a proposal message beyond its block.
 pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
 
@@ -58,7 +48,8 @@ pub struct Simulation {
     validators: ValidatorSet,
     schedule: ProposerSchedule,
     nodes: Vec<Node>,
-    observer: ValidatorIndex,
+    /// The first correct validator: per-height records, resources, the monitor.
+    observer: Observer,
     byzantine: Vec<ValidatorIndex>,
     behavior: Option<ByzantineBehavior>,
     byzantine_delay: u64,
@@ -79,34 +70,14 @@ pub struct Simulation {
     /// `certificate_sent[v * n + p]`: the highest height `v` sent `p` a commit certificate for.
     certificate_sent: Vec<Height>,
     /// Heights already committed by some correct validator (their transactions left the mempool).
-    chain_committed: BTreeMap<Height, ()>,
+    chain_committed: BTreeSet<Height>,
     trace: TraceHash,
     events: u64,
     now: SimTime,
     inputs: VecDeque<Input>,
     outputs: Vec<Output>,
     tx_latency: Histogram<u64>,
-    /// Latencies (ns) of the transactions committed since the observer's last commit; exact
-    /// percentiles by selection, and no histogram to clear per height.
-    recent_latency: Vec<u64>,
     transactions_committed: u64,
-    view: ObserverView,
-    /// The performance monitor, fed one sample per height the observer commits, on the
-    /// virtual clock.
-    monitor: PerformanceMonitor,
-    clock: VirtualClock,
-    /// Committed transactions over the last `THROUGHPUT_WINDOW` of virtual time.
-    throughput: ThroughputTracker,
-    /// The observer's CPU nanoseconds over the same window (a rate like throughput).
-    cpu: ThroughputTracker,
-    /// Monitor samples taken after the warm-up.
-    warm_samples: usize,
-    alerts: Vec<FiredAlert>,
-    /// The alerts firing at the latest check (empty until a full alert window is recorded).
-    firing: Vec<Alert>,
-    /// The observer's counters at its previous commit, for per-height resource deltas.
-    last_sample: ResourceUsage,
-    last_sample_cpu_ns: u64,
 }
 
 /// One validator: its consensus state, what it is, and what it has used.
@@ -201,33 +172,6 @@ impl Arena {
     }
 }
 
-/// What the observer saw of the current height and the heights it committed.
-#[derive(Default)]
-struct ObserverView {
-    height: Height,
-    height_start: SimTime,
-    round_starts: Vec<SimTime>,
-    proposal_at: Vec<Option<SimTime>>,
-    last_commit: SimTime,
-    records: Vec<HeightRecord>,
-}
-
-impl ObserverView {
-    /// Note the observer's height and round after it processed something at `t`.
-    fn track(&mut self, height: Height, round: Round, t: SimTime) {
-        if height != self.height {
-            self.height = height;
-            self.height_start = t;
-            self.round_starts.clear();
-            self.proposal_at.clear();
-        }
-        while self.round_starts.len() <= round as usize {
-            self.round_starts.push(t);
-            self.proposal_at.push(None);
-        }
-    }
-}
-
 /// Read-only view the consensus core consults.
 struct Ctx<'a> {
     validators: &'a ValidatorSet,
@@ -308,7 +252,7 @@ impl Simulation {
             }
         };
 
-        let mut nodes: Vec<Node> = (0..n as u16)
+        let nodes: Vec<Node> = (0..n as u16)
             .map(|i| {
                 let node_behavior = if byzantine.contains(&i) {
                     behavior
@@ -330,7 +274,7 @@ impl Simulation {
                 }
             })
             .collect();
-        let observer = nodes.iter().position(Node::is_correct).unwrap_or(0) as ValidatorIndex;
+        let observer_index = nodes.iter().position(Node::is_correct).unwrap_or(0) as ValidatorIndex;
 
         // Equivocators show one value to the first half of the correct validators (and to
         // themselves) and another to the rest.
@@ -356,26 +300,8 @@ impl Simulation {
         );
         let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
             .map_err(|e| err("load", format!("latency histogram: {e}")))?;
-        let recent_latency = Vec::new();
-        let clock = VirtualClock::new();
-        let mut monitor = PerformanceMonitor::with_clock(clock.clone());
-        monitor.set_alert_window(ALERT_WINDOW);
-        if let Some(targets) = &scenario.targets {
-            let thresholds = [
-                ("throughput", targets.target_throughput),
-                ("latency", targets.max_latency.as_secs_f64()),
-                ("cpu", targets.max_cpu_usage),
-                ("memory", targets.max_memory_usage as f64),
-            ];
-            for (name, value) in thresholds {
-                if value > 0.0 {
-                    monitor
-                        .set_alert_threshold(name, value)
-                        .map_err(|e| err("targets", e.to_string()))?;
-                }
-            }
-        }
-        nodes.shrink_to_fit();
+        let observer = Observer::new(observer_index, scenario.targets.as_ref())
+            .map_err(|e| err("targets", e.to_string()))?;
 
         Ok(Simulation {
             scenario_name: scenario.name.clone(),
@@ -402,25 +328,14 @@ impl Simulation {
             tx_size: u64::from(scenario.load.tx_size),
             checker: SafetyChecker::new(),
             certificate_sent: vec![0; n * n],
-            chain_committed: BTreeMap::new(),
+            chain_committed: BTreeSet::new(),
             trace: TraceHash::default(),
             events: 0,
             now: SimTime::ZERO,
             inputs: VecDeque::new(),
             outputs: Vec::new(),
             tx_latency,
-            recent_latency,
             transactions_committed: 0,
-            view: ObserverView::default(),
-            monitor,
-            throughput: ThroughputTracker::with_clock(THROUGHPUT_WINDOW, clock.clone()),
-            cpu: ThroughputTracker::with_clock(THROUGHPUT_WINDOW, clock.clone()),
-            warm_samples: 0,
-            clock,
-            alerts: Vec::new(),
-            firing: Vec::new(),
-            last_sample: ResourceUsage::default(),
-            last_sample_cpu_ns: 0,
         })
     }
 
@@ -536,13 +451,10 @@ impl Simulation {
         };
         let done = node.charge(t, work);
         let behind = message.height() < node.state.height() && node.is_correct();
-        if to == self.observer
+        if to == self.observer.index
             && let Message::Proposal(p) = message
-            && p.height == self.view.height
-            && let Some(slot) = self.view.proposal_at.get_mut(p.round as usize)
-            && slot.is_none()
         {
-            *slot = Some(done);
+            self.observer.proposal_arrived(p.height, p.round, done);
         }
         self.feed(to, input, done);
         if behind {
@@ -638,11 +550,9 @@ impl Simulation {
             };
             let node = &mut self.nodes[usize::from(v)];
             node.state.apply(&ctx, input, &mut outputs);
-            if v == self.observer {
-                let (h, r) = (node.state.height(), node.state.round());
-                if node.state.step() != Step::Commit {
-                    self.view.track(h, r, t);
-                }
+            if v == self.observer.index && node.state.step() != Step::Commit {
+                self.observer
+                    .track(node.state.height(), node.state.round(), t);
             }
             for &output in &outputs {
                 t = self.carry_out(v, output, t);
@@ -878,157 +788,67 @@ impl Simulation {
                 .flat_map(|n| n.state.evidence().iter())
                 .collect()
         });
-        if let (Some(block), None) = (block, self.chain_committed.get(&height)) {
-            self.chain_committed.insert(height, ());
-            let (hist, recent) = (&mut self.tx_latency, &mut self.recent_latency);
+        if let Some(block) = block
+            && self.chain_committed.insert(height)
+        {
+            let (hist, observer) = (&mut self.tx_latency, &mut self.observer);
             let committed = self.mempool.commit(block.content, |arrival| {
                 let latency = done.nanos_since(arrival).max(1);
                 let _ = hist.record(latency);
-                recent.push(latency);
+                observer.transaction_committed(latency);
             });
             self.transactions_committed += u64::from(committed);
         }
-        if v == self.observer {
-            self.record_height(height, round, block, t, done);
+        if v == self.observer.index {
+            let commit = Commit {
+                height,
+                round,
+                proposer: block.map_or(self.schedule.proposer(height, round), |b| b.proposer),
+                txs: block.map_or(0, |b| b.content.txs),
+                decided: t,
+                done,
+            };
+            let counters = self.counters();
+            self.observer.committed(commit, counters);
         }
         done
     }
 
-    fn record_height(
-        &mut self,
-        height: Height,
-        round: Round,
-        block: Option<Block>,
-        decided: SimTime,
-        done: SimTime,
-    ) {
-        let view = &mut self.view;
-        // A height decided in a catch-up cascade (several heights in one step) was never seen
-        // to start: it started when the previous one was committed.
-        let current = view.height == height;
-        let height_start = if current {
-            view.height_start
-        } else {
-            view.last_commit
-        };
-        let round_start = match view.round_starts.get(round as usize) {
-            Some(&t) if current => t,
-            _ => height_start,
-        };
-        let proposal_at = match view.proposal_at.get(round as usize) {
-            Some(&Some(t)) if current => t,
-            _ => round_start,
-        };
-        view.last_commit = done;
-        view.records.push(HeightRecord {
-            height,
-            round,
-            proposer: block.map_or(self.schedule.proposer(height, round), |b| b.proposer),
-            commit_time_s: done.as_secs_f64(),
-            txs: block.map_or(0, |b| b.content.txs),
-            round_duration_s: (done - height_start).as_secs_f64(),
-            proposal_time_s: (proposal_at - round_start).as_secs_f64(),
-            voting_time_s: (decided - proposal_at).as_secs_f64(),
-            commit_cost_s: (done - decided).as_secs_f64(),
-        });
-        let record = view.records[view.records.len() - 1];
-        self.sample_monitor(&record, done);
-    }
-
-    /// Feed the monitor the metrics of one committed height, through its public API.
-    fn sample_monitor(&mut self, record: &HeightRecord, at: SimTime) {
-        self.clock.set(at.as_duration());
-        self.throughput.record_transactions(u64::from(record.txs));
-        let cpu_ns = self.nodes[usize::from(self.observer)].cpu_ns;
-        self.cpu
-            .record_transactions(cpu_ns - self.last_sample_cpu_ns);
-        // Network traffic is the mean over all validators: the observer's own traffic swings
-        // by design with its turn as proposer, the chain's does not.
+    /// The observer's cumulative resource counters now.
+    fn counters(&self) -> Counters {
         let n = self.nodes.len() as u64;
-        let bytes_in = self.nodes.iter().map(|v| v.bytes_in).sum::<u64>() / n;
-        let bytes_out = self.nodes.iter().map(|v| v.bytes_out).sum::<u64>() / n;
-        let observer = &self.nodes[usize::from(self.observer)];
-        let usage = ResourceUsage {
-            // CPU nanoseconds per second over the window, as a share of the cores.
-            cpu_percent: self.cpu.transactions_in_window() as f64
-                / THROUGHPUT_WINDOW
-                    .min(at.as_duration())
-                    .as_secs_f64()
-                    .max(1e-9)
-                / 1e9
-                / self.costs.cores() as f64
-                * 100.0,
+        let observer = &self.nodes[usize::from(self.observer.index)];
+        Counters {
+            cpu_ns: observer.cpu_ns,
+            mean_bytes_in: self.nodes.iter().map(|v| v.bytes_in).sum::<u64>() / n,
+            mean_bytes_out: self.nodes.iter().map(|v| v.bytes_out).sum::<u64>() / n,
+            disk_bytes: observer.disk_bytes,
             memory_mb: self.base_memory_mb
                 + (self.mempool.len() as u64 * self.tx_size).div_ceil(1 << 20),
-            network_bytes_in: bytes_in.saturating_sub(self.last_sample.network_bytes_in),
-            network_bytes_out: bytes_out.saturating_sub(self.last_sample.network_bytes_out),
-            disk_io_bytes: observer.disk_bytes - self.last_sample.disk_io_bytes,
-        };
-        self.last_sample_cpu_ns = observer.cpu_ns;
-        self.last_sample = ResourceUsage {
-            network_bytes_in: bytes_in,
-            network_bytes_out: bytes_out,
-            disk_io_bytes: observer.disk_bytes,
-            ..ResourceUsage::default()
-        };
-        let latency = exact_percentiles(&mut self.recent_latency);
-        self.recent_latency.clear();
-        let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
-        let metrics = ConsensusMetrics {
-            round_duration: secs(record.round_duration_s),
-            proposal_time: secs(record.proposal_time_s),
-            voting_time: secs(record.voting_time_s),
-            commit_time: secs(record.commit_cost_s),
-            // Over the window, or over the time so far while less than a window has passed.
-            throughput: self.throughput.transactions_in_window() as f64
-                / THROUGHPUT_WINDOW
-                    .min(at.as_duration())
-                    .as_secs_f64()
-                    .max(1e-9),
-            latency_percentiles: latency,
-            resource_usage: usage,
-        };
-        self.monitor.record_round(record.height, metrics);
-        // Alerts judge the mean of the last `ALERT_WINDOW` heights, all committed after a first
-        // `THROUGHPUT_WINDOW` of warm-up (the first block is empty, the first window partial).
-        if at.as_duration() >= THROUGHPUT_WINDOW {
-            self.warm_samples += 1;
-        }
-        if self.warm_samples < ALERT_WINDOW {
-            return;
-        }
-        self.firing = self.monitor.check_alerts();
-        for alert in &self.firing {
-            if alert.newly_fired {
-                self.alerts.push(FiredAlert {
-                    height: record.height,
-                    at_s: at.as_secs_f64(),
-                    alert: alert.clone(),
-                });
-            }
+            cores: self.costs.cores(),
         }
     }
 
     /// The monitor the simulation feeds (one sample per height the observer commits).
     pub fn monitor(&self) -> &PerformanceMonitor {
-        &self.monitor
+        self.observer.monitor()
     }
 
     /// The alerts firing at the observer's latest committed height (the scenario's
     /// `targets`, judged over the alert window); empty before a full window.
     pub fn firing_alerts(&self) -> &[Alert] {
-        &self.firing
+        self.observer.firing()
     }
 
     /// The heights the observer has committed so far.
     pub fn committed(&self) -> &[HeightRecord] {
-        &self.view.records
+        self.observer.records()
     }
 
     /// The report of what has run so far.
     pub fn report(&self) -> RunReport {
         let secs = self.end.as_secs_f64().max(f64::MIN_POSITIVE);
-        let records = &self.view.records;
+        let records = self.observer.records();
         let round_durations: Vec<f64> = records.iter().map(|r| r.round_duration_s).collect();
         let mut intervals = Vec::with_capacity(records.len());
         let mut previous = 0.0;
@@ -1037,7 +857,7 @@ impl Simulation {
             previous = r.commit_time_s;
         }
         let rounds: Vec<u32> = records.iter().map(|r| r.round + 1).collect();
-        let observer = &self.nodes[usize::from(self.observer)];
+        let observer = &self.nodes[usize::from(self.observer.index)];
         let q = |p: f64| self.tx_latency.value_at_quantile(p) as f64 / 1e9;
         let latency = if self.tx_latency.is_empty() {
             Quantiles::default()
@@ -1059,7 +879,7 @@ impl Simulation {
             validators: self.nodes.len(),
             byzantine: self.byzantine.clone(),
             byzantine_behavior: self.behavior.map(|b| format!("{b:?}")),
-            observer: self.observer,
+            observer: self.observer.index,
             heights_committed: records.len() as u64,
             transactions_committed: self.transactions_committed,
             transactions_dropped: self.mempool.dropped(),
@@ -1089,13 +909,9 @@ impl Simulation {
                 violations: self.checker.violations().to_vec(),
             },
             events: self.events,
-            monitor: MonitorReport {
-                anomalies: self.monitor.anomaly_history().cloned().collect(),
-                alerts: self.alerts.clone(),
-                trend: self.monitor.calculate_trend(self.end.as_duration()),
-            },
+            monitor: self.observer.monitor_report(self.end.as_duration()),
             wall_time_s: 0.0,
-            heights: records.clone(),
+            heights: records.to_vec(),
         }
     }
 }
@@ -1122,23 +938,6 @@ fn message_word(m: &Message) -> u64 {
                 ^ v.value.map_or(0xffff, |x| x.0) << 40
                 ^ kind << 62
         }
-    }
-}
-
-/// Exact nearest-rank percentiles of `xs` (reordered in place), by selection.
-fn exact_percentiles(xs: &mut [u64]) -> LatencyPercentiles {
-    if xs.is_empty() {
-        return LatencyPercentiles::default();
-    }
-    let mut at = |p: f64| {
-        let rank = ((p * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1;
-        Duration::from_nanos(*xs.select_nth_unstable(rank).1)
-    };
-    LatencyPercentiles {
-        p50: at(0.5),
-        p90: at(0.9),
-        p95: at(0.95),
-        p99: at(0.99),
     }
 }
 
