@@ -347,11 +347,13 @@ impl Simulation {
     /// Start, run to the scenario's end and report, keeping the simulation to inspect after
     /// (its [`Self::firing_alerts`], its [`Self::monitor`]).
     pub fn run_to_end(&mut self) -> RunReport {
-        let started = std::time::Instant::now();
+        // The report's one non-deterministic field: how long the run took on this machine.
+        // The wall clock is read here, around the event loop, never inside it.
+        let wall_clock_start = std::time::Instant::now();
         self.start();
         while self.step() {}
         let mut report = self.report();
-        report.wall_time_s = started.elapsed().as_secs_f64();
+        report.wall_time_s = wall_clock_start.elapsed().as_secs_f64();
         report
     }
 
