@@ -378,3 +378,132 @@ costs: none
     assert!(r.heights_committed >= 40, "{} heights", r.heights_committed);
     assert!(r.safety.held());
 }
+
+#[test]
+fn timeouts_grow_by_their_delta_in_each_round() {
+    // Validators 1 and 2 are silent: a height whose round-0 proposer is 1 also has a silent
+    // round-1 proposer (2), and decides in round 2. Round r waits timeout_propose(r) =
+    // 3 s + r × 0.5 s, then nil prevotes and precommits (2 delays) and timeout_precommit(r) =
+    // 1 s + r × 0.5 s; the good round takes 3 delays of 100 ms.
+    let r = run(
+        r#"
+duration: 120s
+validators: { count: 7 }
+network: { latency: { distribution: constant, mean: 100ms } }
+byzantine: { behavior: silent, validators: [1, 2] }
+parameters: { block_interval: 0s }
+load: { transaction_rate: 0 }
+costs: none
+"#,
+        1,
+    );
+    let schedule = ProposerSchedule::new(&[1; 7]);
+    let (mut two_silent, mut one_silent) = (0, 0);
+    let mut previous = 0.0;
+    for h in &r.heights {
+        let took = ns(h.commit_time_s - previous);
+        previous = h.commit_time_s;
+        let silent = |round| [1, 2].contains(&schedule.proposer(h.height, round));
+        let expected_round = (0..).take_while(|&round| silent(round)).count() as u32;
+        assert_eq!(h.round, expected_round, "height {}", h.height);
+        let expected = match expected_round {
+            0 => 300_000_000,
+            1 => 4_000_000_000 + 5 * 100_000_000,
+            2 => 4_000_000_000 + 5_000_000_000 + 7 * 100_000_000,
+            _ => unreachable!("at most two silent proposers in a row"),
+        };
+        assert_eq!(
+            took, expected,
+            "height {} decided in round {}",
+            h.height, h.round
+        );
+        match expected_round {
+            2 => two_silent += 1,
+            1 => one_silent += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        two_silent >= 3 && one_silent >= 3,
+        "{two_silent} two-round and {one_silent} one-round delays"
+    );
+}
+
+#[test]
+fn a_delaying_proposer_costs_its_heights_exactly_the_delay() {
+    // Validator 2 sends everything 1 s late; the other three are a quorum by themselves, so
+    // only the heights it proposes are slower: its proposal arrives 1 s late.
+    let r = run(
+        r#"
+duration: 60s
+validators: { count: 4 }
+network: { latency: { distribution: constant, mean: 50ms } }
+byzantine: { behavior: delay, validators: [2], delay: 1s }
+parameters: { block_interval: 0s }
+load: { transaction_rate: 0 }
+costs: none
+"#,
+        1,
+    );
+    let mut previous = 0.0;
+    let mut delayed = 0;
+    for h in &r.heights {
+        let took = ns(h.commit_time_s - previous);
+        previous = h.commit_time_s;
+        assert_eq!(h.round, 0);
+        if h.proposer == 2 {
+            delayed += 1;
+            assert_eq!(took, 1_150_000_000, "height {}", h.height);
+        } else {
+            assert_eq!(took, 150_000_000, "height {}", h.height);
+        }
+    }
+    assert!(delayed >= 10, "{delayed}");
+}
+
+#[test]
+fn withheld_precommits_of_less_than_a_third_change_nothing() {
+    let yaml = |byzantine: &str| {
+        format!(
+            r#"
+duration: 30s
+validators: {{ count: 4 }}
+network: {{ latency: {{ distribution: constant, mean: 50ms }} }}
+{byzantine}
+parameters: {{ block_interval: 0s }}
+costs: none
+"#
+        )
+    };
+    let honest = run(&yaml(""), 4);
+    let withholding = run(
+        &yaml("byzantine: { behavior: withhold_precommits, validators: [1] }"),
+        4,
+    );
+    assert_eq!(honest.heights_committed, 200, "30 s / 150 ms");
+    assert_eq!(withholding.heights_committed, honest.heights_committed);
+    assert!(withholding.heights.iter().all(|h| h.round == 0));
+}
+
+#[test]
+fn proposers_are_chosen_in_proportion_to_voting_power() {
+    // Powers 1, 1, 1, 3: CometBFT's weighted round robin gives validator 3 exactly half of
+    // every 6 heights.
+    let r = run(
+        r#"
+duration: 180s
+validators: { count: 4, voting_power: [1, 1, 1, 3] }
+network: { latency: { distribution: constant, mean: 50ms } }
+parameters: { block_interval: 0s }
+load: { transaction_rate: 0 }
+costs: none
+"#,
+        1,
+    );
+    assert_eq!(r.heights_committed, 1200);
+    let mut counts = [0u32; 4];
+    for h in &r.heights {
+        counts[usize::from(h.proposer)] += 1;
+    }
+    assert_eq!(counts, [200, 200, 200, 600]);
+}
