@@ -144,6 +144,35 @@ mod tests {
     }
 
     #[test]
+    fn pops_every_event_in_key_order_whatever_the_push_order() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut q = EventQueue::new();
+        let mut pending = Vec::new();
+        for round in 0..3 {
+            for i in 0..3_000u32 {
+                let time = SimTime(rng.random_range(0..300));
+                q.push(time, Event::Deliver { to: round, msg: i });
+                pending.push((time, round, i));
+            }
+            // Pop part of the queue between rounds of pushes.
+            for _ in 0..1_500 {
+                let (time, event) = q.pop().unwrap();
+                let Event::Deliver { to, msg } = event else {
+                    unreachable!()
+                };
+                let position = pending.iter().position(|e| *e == (time, to, msg)).unwrap();
+                let earliest = pending.iter().map(|e| e.0).min().unwrap();
+                assert_eq!(time, earliest, "popped a later time than one pending");
+                let pushed_earlier_same_time = pending[..position].iter().any(|e| e.0 == time);
+                assert!(!pushed_earlier_same_time, "FIFO among equal times broken");
+                pending.remove(position);
+            }
+        }
+        assert_eq!(q.len(), pending.len());
+    }
+
+    #[test]
     fn a_pending_event_takes_at_most_48_bytes() {
         assert!(
             EventQueue::bytes_per_event() <= 48,
