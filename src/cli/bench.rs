@@ -17,7 +17,7 @@ pub struct BenchArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Write each run's report (DIR/<scenario>-seed<k>.json) and summary.json to DIR.
+    /// Write each run's report (DIR/SCENARIO-seedK.json) and summary.json to DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Worker threads (default: all cores).

@@ -4,7 +4,7 @@
 //!
 //! - **Seeds.** Every run uses the seeds `scenario.seed .. scenario.seed + K - 1`, in parallel
 //!   (rayon), collected by index: the same input gives the same steps on any thread count.
-//! - **Score.** With `targets`, [`score`](super::score) of the metrics averaged over the seeds
+//! - **Score.** With `targets`, [`score`](super::score()) of the metrics averaged over the seeds
 //!   (lower is better, 0 when every target is met). Without targets the objective is the mean
 //!   block interval (commit to commit, averaged over seeds): lower is better, and a change that
 //!   costs more than 2 % of throughput ([`THROUGHPUT_FLOOR`]) is rolled back. The engine then
