@@ -33,6 +33,10 @@ pub struct RunReport {
     pub throughput_tps: f64,
     /// Transaction latency, submission to commit, seconds.
     pub latency_s: Quantiles,
+    /// How many transactions had each latency: buckets doubling from 1 ms (`le_s` is the bucket's
+    /// upper bound, seconds), up to the largest latency.
+    #[serde(default)]
+    pub latency_distribution: Vec<LatencyBucket>,
     /// Height start to commit at the observer, seconds.
     pub round_duration_s: Summary,
     /// Commit to commit at the observer, seconds (includes `block_interval`).
@@ -89,6 +93,15 @@ pub struct Quantiles {
     pub p99: f64,
     /// Largest.
     pub max: f64,
+}
+
+/// Transactions whose latency was at most `le_s` seconds and above the previous bucket's bound.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyBucket {
+    /// Upper bound of the bucket, seconds.
+    pub le_s: f64,
+    /// Transactions in the bucket.
+    pub count: u64,
 }
 
 /// Mean and quantiles of a duration, seconds.

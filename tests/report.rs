@@ -42,6 +42,7 @@ fn run_report(heights: u64) -> RunReport {
         transactions_committed: heights * 110,
         transactions_dropped: 0,
         throughput_tps: 110.0,
+        latency_distribution: Vec::new(),
         latency_s: Quantiles {
             p50: 0.45,
             p90: 0.8,
@@ -494,4 +495,32 @@ fn report_writes_index_html_and_refuses_an_out_that_is_a_file() {
     assert_eq!(code, 2);
     assert!(stderr.contains("not a directory"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_latency_distribution_gets_a_bar_per_bucket_from_the_first_to_the_last_used() {
+    use consensus_performance::report::LatencyBucket;
+    let mut report = run_report(10);
+    let counts = [0, 0, 5, 0, 40, 12, 0, 0];
+    report.latency_distribution = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &count)| LatencyBucket {
+            le_s: 0.25 * f64::from(1u32 << i),
+            count,
+        })
+        .collect();
+    let page = html::render_run(&report);
+    assert_eq!(svgs(&page).len(), 6);
+    let chart = chart(&page, "Transaction latency distribution");
+    // Buckets 2 to 5: 1 s, 2 s (empty), 4 s and 8 s.
+    assert_eq!(count(chart, r#"class="bar""#), 4);
+    assert!(
+        chart.contains(">1 s<") && chart.contains(">8 s<"),
+        "{chart}"
+    );
+    assert!(
+        !chart.contains(">250 ms<"),
+        "leading empty buckets are left out"
+    );
 }

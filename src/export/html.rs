@@ -158,6 +158,12 @@ pub fn render_run(r: &RunReport) -> String {
         &latency_chart(r),
         "Transaction latency, submission to commit, as percentiles over all committed transactions.",
     ));
+    if let Some(chart) = latency_distribution_chart(r) {
+        body.push_str(&figure(
+            &chart,
+            "How many transactions waited how long from submission to commit, in buckets that double.",
+        ));
+    }
     if !r.heights.is_empty() {
         body.push_str(&figure(
             &height_duration_histogram(r),
@@ -515,6 +521,27 @@ fn latency_chart(r: &RunReport) -> String {
     .bar("p99", l.p99 * scale)
     .bar("max", l.max * scale)
     .render()
+}
+
+/// Transactions per latency bucket, from the first non-empty bucket to the last.
+fn latency_distribution_chart(r: &RunReport) -> Option<String> {
+    let buckets = &r.latency_distribution;
+    let first = buckets.iter().position(|b| b.count > 0)?;
+    let last = buckets.iter().rposition(|b| b.count > 0)?;
+    let mut chart = BarChart::new(
+        "Transaction latency distribution",
+        "latency at most",
+        "transactions",
+    );
+    for b in &buckets[first..=last] {
+        let label = if b.le_s < 1.0 {
+            format!("{} ms", svg::format_number(b.le_s * 1e3))
+        } else {
+            format!("{} s", svg::format_number(b.le_s))
+        };
+        chart = chart.bar(&label, b.count as f64);
+    }
+    Some(chart.render())
 }
 
 fn height_duration_histogram(r: &RunReport) -> String {

@@ -22,7 +22,9 @@ use crate::consensus::{
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
 use crate::optimize::OptimizationParameters;
-use crate::report::{HeightRecord, Quantiles, Resources, Rounds, RunReport, Safety, Summary};
+use crate::report::{
+    HeightRecord, LatencyBucket, Quantiles, Resources, Rounds, RunReport, Safety, Summary,
+};
 use crate::workload::{BlockContent, Costs, Mempool, Work};
 use hdrhistogram::Histogram;
 use rand::seq::SliceRandom;
@@ -887,6 +889,7 @@ impl Simulation {
             transactions_dropped: self.mempool.dropped(),
             throughput_tps: self.transactions_committed as f64 / secs,
             latency_s: latency,
+            latency_distribution: latency_distribution(&self.tx_latency),
             round_duration_s: summary(&round_durations),
             block_interval_s: summary(&intervals),
             rounds: Rounds {
@@ -941,6 +944,20 @@ fn message_word(m: &Message) -> u64 {
                 ^ kind << 62
         }
     }
+}
+
+/// Transaction latencies in buckets doubling from 1 ms, up to the largest one.
+fn latency_distribution(hist: &Histogram<u64>) -> Vec<LatencyBucket> {
+    if hist.is_empty() {
+        return Vec::new();
+    }
+    hist.iter_log(1_000_000, 2.0)
+        .enumerate()
+        .map(|(i, v)| LatencyBucket {
+            le_s: 0.001 * f64::from(1u32 << i.min(31)),
+            count: v.count_since_last_iteration(),
+        })
+        .collect()
 }
 
 /// Mean, median, 99th percentile and max of `xs` (exact, by sorting).

@@ -23,6 +23,7 @@ pub fn report(seed: u64, throughput: f64, p99: f64, safe: bool) -> RunReport {
         transactions_committed: (throughput * 60.0) as u64,
         transactions_dropped: 0,
         throughput_tps: throughput,
+        latency_distribution: Vec::new(),
         latency_s: Quantiles {
             p50: p99 / 2.0,
             p90: p99 * 0.8,
