@@ -151,3 +151,20 @@ fn benchmark_suite_as_the_seed_uses_it_synchronously() -> Result<(), Box<dyn std
     assert_eq!(result.reports[0].byzantine.len(), 3);
     Ok(())
 }
+
+#[test]
+fn the_readme_library_example_runs() -> Result<(), Box<dyn std::error::Error>> {
+    use consensus_performance::{config, sim};
+    let scenario = config::resolve_scenario("baseline")?;
+    let report = sim::run(&scenario, 42)?;
+    assert!(report.heights_committed > 40 && report.throughput_tps > 80.0);
+    let mut simulation = sim::Simulation::new(&scenario, 42)?;
+    simulation.start();
+    while simulation.step() {}
+    assert_eq!(
+        simulation.committed().len() as u64,
+        report.heights_committed
+    );
+    assert_eq!(simulation.report().trace_hash, report.trace_hash);
+    Ok(())
+}
