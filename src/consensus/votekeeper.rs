@@ -21,8 +21,12 @@ pub struct VoteKeeper {
     rounds: Vec<RoundVotes>,
     /// Round records of earlier heights, kept for their buffers.
     spare: Vec<RoundVotes>,
-    /// Conflicting votes seen, across all heights, in the order seen.
+    /// Conflicting votes seen, across all heights, in the order seen: the first proof against
+    /// each validator (one pair of conflicting votes proves it Byzantine; keeping every later
+    /// one would grow memory with each height of a long run).
     evidence: Vec<Evidence>,
+    /// `proven[v]`: evidence against validator `v` is already kept.
+    proven: Vec<bool>,
 }
 
 /// What happened to a vote given to [`VoteKeeper::add_vote`].
@@ -75,13 +79,19 @@ impl VoteKeeper {
                 first
             }
         };
-        self.evidence.push(Evidence {
-            first: Vote {
-                value: first,
-                ..vote
-            },
-            second: vote,
-        });
+        if self.proven.len() <= index {
+            self.proven.resize(index + 1, false);
+        }
+        if !self.proven[index] {
+            self.proven[index] = true;
+            self.evidence.push(Evidence {
+                first: Vote {
+                    value: first,
+                    ..vote
+                },
+                second: vote,
+            });
+        }
         VoteOutcome::Equivocation
     }
 
@@ -152,7 +162,8 @@ impl VoteKeeper {
         self.rounds.iter().map(|r| r.round)
     }
 
-    /// Equivocation evidence seen so far (all heights), in the order seen.
+    /// Equivocation evidence seen so far (all heights), in the order seen: the first proof
+    /// against each validator that equivocated.
     pub fn evidence(&self) -> &[Evidence] {
         &self.evidence
     }
@@ -369,6 +380,38 @@ mod tests {
         );
         assert_eq!(keeper.total(0, VoteType::Prevote), 1);
         assert!(keeper.evidence().is_empty());
+    }
+
+    #[test]
+    fn one_proof_per_validator_is_kept_however_often_it_equivocates() {
+        let validators = ValidatorSet::equal(4);
+        let mut keeper = VoteKeeper::new(1, 4);
+        for height in 1..=50 {
+            keeper.reset(height, 4);
+            for round in 0..3 {
+                let vote = |value| Vote {
+                    height,
+                    round,
+                    vote_type: VoteType::Prevote,
+                    value,
+                    validator: 2,
+                };
+                assert_eq!(
+                    keeper.add_vote(vote(Some(ValueId(1))), &validators),
+                    VoteOutcome::Counted
+                );
+                assert_eq!(
+                    keeper.add_vote(vote(None), &validators),
+                    VoteOutcome::Equivocation
+                );
+            }
+        }
+        assert_eq!(
+            keeper.evidence().len(),
+            1,
+            "150 equivocations, one proof kept"
+        );
+        assert_eq!(keeper.evidence()[0].first.height, 1);
     }
 
     #[test]

@@ -91,8 +91,43 @@ struct Node {
     bytes_in: u64,
     bytes_out: u64,
     disk_bytes: u64,
-    /// `(round, value)` this validator decided at each height, from height 1.
-    decisions: Vec<(Round, ValueId)>,
+    /// What this validator decided at its latest `DECISIONS_KEPT` heights.
+    decisions: Decisions,
+}
+
+/// Heights whose decisions a validator keeps to send commit certificates to peers that fell
+/// behind; a peer further behind than this would need CometBFT's blocksync, which is not
+/// modelled. Bounds memory on long runs.
+pub const DECISIONS_KEPT: usize = 4096;
+
+/// `(round, value)` decided at each of the latest `DECISIONS_KEPT` heights.
+#[derive(Debug, Default)]
+struct Decisions {
+    /// Height of `recent[0]`.
+    first: Height,
+    recent: VecDeque<(Round, ValueId)>,
+}
+
+impl Decisions {
+    /// Record the decision of `height`, the height after the last one recorded.
+    fn push(&mut self, height: Height, round: Round, value: ValueId) {
+        if self.recent.is_empty() {
+            self.first = height;
+        } else if self.first + self.recent.len() as Height != height {
+            return;
+        }
+        if self.recent.len() == DECISIONS_KEPT {
+            self.recent.pop_front();
+            self.first += 1;
+        }
+        self.recent.push_back((round, value));
+    }
+
+    /// The decision of `height`, if still kept.
+    fn get(&self, height: Height) -> Option<(Round, ValueId)> {
+        let offset = height.checked_sub(self.first)?;
+        self.recent.get(usize::try_from(offset).ok()?).copied()
+    }
 }
 
 impl Node {
@@ -272,7 +307,7 @@ impl Simulation {
                     bytes_in: 0,
                     bytes_out: 0,
                     disk_bytes: 0,
-                    decisions: Vec::new(),
+                    decisions: Decisions::default(),
                 }
             })
             .collect();
@@ -477,10 +512,7 @@ impl Simulation {
     ) {
         let n = self.nodes.len();
         let slot = usize::from(to) * n + usize::from(peer);
-        let Some(&(round, value)) = self.nodes[usize::from(to)]
-            .decisions
-            .get(height as usize - 1)
-        else {
+        let Some((round, value)) = self.nodes[usize::from(to)].decisions.get(height) else {
             return;
         };
         if self.certificate_sent[slot] >= height
@@ -777,9 +809,7 @@ impl Simulation {
         let done = self.nodes[usize::from(v)].charge(t, self.costs.commit_block(txs));
         let node = &mut self.nodes[usize::from(v)];
         node.disk_bytes += u64::from(block.map_or(0, |b| b.content.bytes));
-        if node.decisions.len() + 1 == height as usize {
-            node.decisions.push((round, value));
-        }
+        node.decisions.push(height, round, value);
         if !node.is_correct() {
             return done;
         }
@@ -974,5 +1004,30 @@ fn summary(xs: &[f64]) -> Summary {
         p50: at(0.5),
         p99: at(0.99),
         max: sorted[sorted.len() - 1],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_keep_the_latest_heights_only() {
+        let mut d = Decisions::default();
+        let total = DECISIONS_KEPT as Height + 10;
+        for h in 1..=total {
+            d.push(h, (h % 3) as Round, ValueId(h * 7));
+        }
+        assert_eq!(d.recent.len(), DECISIONS_KEPT);
+        assert_eq!(d.get(10), None, "forgotten");
+        assert_eq!(d.get(11), Some((2, ValueId(77))));
+        assert_eq!(
+            d.get(total),
+            Some(((total % 3) as Round, ValueId(total * 7)))
+        );
+        assert_eq!(d.get(total + 1), None);
+        // Out-of-order pushes are ignored rather than misfiled.
+        d.push(total + 5, 0, ValueId(1));
+        assert_eq!(d.get(total + 5), None);
     }
 }
