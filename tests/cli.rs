@@ -225,3 +225,43 @@ fn an_invariant_violation_exits_one() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["safety"]["agreement"], false);
 }
+
+#[test]
+fn the_observer_can_be_chosen_but_not_a_missing_or_byzantine_one() {
+    let path = scenario_file(
+        "observer.yaml",
+        "duration: 20s\nvalidators: { count: 4 }\nnetwork:\n  partitions:\n    - { at: 5s, heal_at: 15s, groups: [[0]] }\nbyzantine: { behavior: silent, validators: [3] }\ncosts: none\n",
+    );
+    let path = path.to_str().unwrap();
+    let json = |args: &[&str]| {
+        let out = ccperf(&[&["run", path, "--json", "--heights"], args].concat());
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // Validator 0 is cut off from 5 s to 15 s (the other two correct validators cannot commit
+    // without it either: 2 of 4); validator 1 sees the same chain from the other side.
+    let default = json(&[]);
+    let chosen = json(&["--observer", "1"]);
+    assert_eq!(
+        (default["observer"].as_u64(), chosen["observer"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(
+        default["trace_hash"], chosen["trace_hash"],
+        "observing does not change the run"
+    );
+    assert_ne!(default["resources"], chosen["resources"]);
+    for (args, needle) in [
+        (["--observer", "9"], "does not exist"),
+        (["--observer", "3"], "Byzantine"),
+    ] {
+        let out = ccperf(&[&["run", path], &args[..]].concat());
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(needle));
+    }
+}

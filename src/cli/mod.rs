@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// Include one record per committed height.
     #[arg(long)]
     pub heights: bool,
+    /// Validator whose view the per-height records and resources show (default: the first
+    /// correct one).
+    #[arg(long, value_name = "INDEX")]
+    pub observer: Option<u16>,
     /// Also write the run's metrics to FILE in Prometheus text format (node_exporter textfile).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
@@ -148,6 +152,11 @@ fn run(args: &RunArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    if let Some(v) = args.observer
+        && let Err(e) = simulation.observe(v)
+    {
+        return bad_input(&e);
+    }
     let report = simulation.run_to_end();
     if args.json {
         println!("{}", report.to_json(args.heights));

@@ -75,6 +75,7 @@ pub struct Simulation {
     chain_committed: BTreeSet<Height>,
     trace: TraceHash,
     events: u64,
+    started: bool,
     now: SimTime,
     inputs: VecDeque<Input>,
     outputs: Vec<Output>,
@@ -368,6 +369,7 @@ impl Simulation {
             chain_committed: BTreeSet::new(),
             trace: TraceHash::default(),
             events: 0,
+            started: false,
             now: SimTime::ZERO,
             inputs: VecDeque::new(),
             outputs: Vec::new(),
@@ -394,8 +396,41 @@ impl Simulation {
         report
     }
 
+    /// Take the per-height records, resources and monitor samples from validator `v` instead
+    /// of the first correct one. Only before the run starts, and only a correct validator
+    /// (a Byzantine one's view is not the chain's).
+    pub fn observe(&mut self, v: ValidatorIndex) -> Result<(), ConfigError> {
+        let refuse = |message: String| ConfigError {
+            origin: self.scenario_name.clone(),
+            field: Some("observer".to_string()),
+            location: None,
+            message,
+        };
+        let Some(node) = self.nodes.get(usize::from(v)) else {
+            return Err(refuse(format!(
+                "validator {v} does not exist ({} validators)",
+                self.nodes.len()
+            )));
+        };
+        if !node.is_correct() {
+            return Err(refuse(format!(
+                "validator {v} is Byzantine ({}); observe a correct one",
+                self.behavior
+                    .map_or("?".to_string(), |b| format!("{b:?}").to_lowercase())
+            )));
+        }
+        if self.started {
+            return Err(refuse(
+                "the observer is chosen before the run starts".to_string(),
+            ));
+        }
+        self.observer.index = v;
+        Ok(())
+    }
+
     /// Start every validator that is not silent at height 1.
     pub fn start(&mut self) {
+        self.started = true;
         for v in 0..self.nodes.len() as u16 {
             if !self.nodes[usize::from(v)].is_silent() {
                 self.feed(v, Input::StartHeight(1), SimTime::ZERO);
