@@ -16,8 +16,8 @@ use crate::config::{ByzantineBehavior, ConfigError, Scenario};
 use crate::consensus::proposer::ProposerSchedule;
 use crate::consensus::state_machine::{Config, ConsensusState, Context, Input, Output};
 use crate::consensus::{
-    Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
-    VoteType,
+    Evidence, Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId,
+    Vote, VoteType,
 };
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
@@ -57,6 +57,8 @@ pub struct Simulation {
     byzantine_delay: u64,
     /// For equivocation: true for the validators that receive the second of two values.
     second_side: Vec<bool>,
+    /// Conflicting votes sent to different correct validators, the first per culprit.
+    signed_conflicts: Vec<Evidence>,
     /// Values proposed by equivocating proposers: (height, round) → (first, second).
     splits: BTreeMap<(Height, Round), (ValueId, ValueId)>,
     net: Network,
@@ -355,6 +357,7 @@ impl Simulation {
             byzantine_delay,
             second_side,
             splits: BTreeMap::new(),
+            signed_conflicts: Vec::new(),
             net,
             net_rng: rng::stream(seed, Stream::Network),
             queue: EventQueue::new(),
@@ -785,21 +788,46 @@ impl Simulation {
                     self.send_to(v, message, t, |_| true);
                     if vote.value.is_some() {
                         let sides = std::mem::take(&mut self.second_side);
-                        let double = Message::Vote(Vote {
+                        let double = Vote {
                             value: None,
                             ..vote
-                        });
-                        self.send_to(v, double, t, |dst| sides[usize::from(dst)]);
+                        };
+                        self.send_to(v, Message::Vote(double), t, |dst| sides[usize::from(dst)]);
                         self.second_side = sides;
+                        self.signed_conflict(vote, double);
                     }
                     return;
                 }
             },
         };
+        if let (Message::Vote(a), Message::Vote(b)) = (first, second) {
+            self.signed_conflict(a, b);
+        }
         let sides = std::mem::take(&mut self.second_side);
         self.send_to(v, first, t, |dst| !sides[usize::from(dst)]);
         self.send_to(v, second, t, |dst| sides[usize::from(dst)]);
         self.second_side = sides;
+    }
+
+    /// Validator `first.validator` signed two conflicting votes and sent one to each side of the
+    /// correct validators: together, the correct validators hold the proof (as they do in
+    /// CometBFT once gossip brings both votes to one of them). Kept once per culprit.
+    fn signed_conflict(&mut self, first: Vote, second: Vote) {
+        let culprit = usize::from(first.validator);
+        let both_sides_correct = self.second_side.iter().any(|&s| s)
+            && self
+                .nodes
+                .iter()
+                .zip(&self.second_side)
+                .any(|(node, &second)| node.is_correct() && !second);
+        if both_sides_correct
+            && !self
+                .signed_conflicts
+                .iter()
+                .any(|e| usize::from(e.first.validator) == culprit)
+        {
+            self.signed_conflicts.push(Evidence { first, second });
+        }
     }
 
     /// Send `message` from `v` at `t` to every other non-silent validator `to(dst)` accepts.
@@ -849,12 +877,20 @@ impl Simulation {
             return done;
         }
         let proposed = block.is_some_and(|b| b.height == height);
-        let Simulation { checker, nodes, .. } = self;
+        let Simulation {
+            checker,
+            nodes,
+            signed_conflicts,
+            ..
+        } = self;
+        // The evidence the correct validators hold between them: what each one caught itself,
+        // and the conflicting votes that reached different ones.
         checker.record_decision(v, height, round, value, proposed, || {
             nodes
                 .iter()
                 .filter(|n| n.is_correct())
                 .flat_map(|n| n.state.evidence().iter())
+                .chain(signed_conflicts.iter())
                 .collect()
         });
         if let Some(block) = block
