@@ -260,9 +260,14 @@ fn run_textfile_holds_the_runs_numbers() -> Result<(), String> {
         metric(&samples, "cometbft_consensus_round_duration_seconds_count")?,
         heights.len() as f64
     );
-    assert_eq!(
+    // The exposition format and JSON print floats differently: equal to the last bits.
+    let (exposed, reported) = (
         metric(&samples, "ccperf_throughput_tps")?,
-        number("throughput_tps")?
+        number("throughput_tps")?,
+    );
+    assert!(
+        (exposed - reported).abs() <= 1e-12 * reported.abs(),
+        "{exposed} vs {reported}"
     );
     let voting = format!(
         "cometbft_consensus_step_duration_seconds_count{{step=\"voting\"}} {}\n",

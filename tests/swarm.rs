@@ -1,6 +1,7 @@
 //! Swarm testing, after FoundationDB's and TigerBeetle's simulators: every seed draws its own
 //! faults (validator count, Byzantine behaviour and members below a third of the power,
-//! latency, loss, a partition that heals) and the invariants must hold on every one of them.
+//! latency, loss, bandwidth, a partition that heals) and the invariants must hold on every one
+//! of them.
 //! A failure prints the scenario and the seed that reproduce it.
 
 use consensus_performance::config::parse_scenario;
@@ -27,6 +28,13 @@ fn swarm_scenario(seed: u64) -> String {
     let split_for = rng.random_range(1..15);
     let cut = rng.random_range(1..n);
     let side: Vec<String> = (0..cut).map(|v| v.to_string()).collect();
+    // Half the runs have links of limited bandwidth, where blocks spread by gossip.
+    let bandwidth = match rng.random_range(0..6) {
+        0 => "bandwidth_mbps: 5",
+        1 => "bandwidth_mbps: 50",
+        2 => "bandwidth_mbps: 500",
+        _ => "",
+    };
     format!(
         r#"
 name: swarm_{seed}
@@ -35,6 +43,7 @@ validators: {{ count: {n} }}
 network:
   latency: {{ distribution: lognormal, mean: {mean_ms}ms, stddev: {stddev}ms }}
   loss: {loss}
+  {bandwidth}
   partitions:
     - {{ at: {split_at}s, heal_at: {heal}s, groups: [[{side}]] }}
 byzantine: {{ count: {byzantine}, behavior: {behavior} }}
@@ -80,11 +89,16 @@ fn every_fork_above_a_third_proves_more_than_a_third_faulty_and_only_byzantine_o
     for seed in 0..40u64 {
         let n = [4u32, 7, 10][(seed % 3) as usize];
         let byzantine = n / 3 + 1; // more than a third
+        let bandwidth = if seed % 2 == 0 {
+            ", bandwidth_mbps: 20"
+        } else {
+            ""
+        };
         let yaml = format!(
             r#"
 duration: 40s
 validators: {{ count: {n} }}
-network: {{ latency: {{ distribution: uniform, min: 20ms, max: 120ms }} }}
+network: {{ latency: {{ distribution: uniform, min: 20ms, max: 120ms }}{bandwidth} }}
 byzantine: {{ count: {byzantine}, behavior: equivocate }}
 load: {{ transaction_rate: 50 }}
 "#

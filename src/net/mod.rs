@@ -165,6 +165,24 @@ impl Network {
         Some(Delivery { at, attempts })
     }
 
+    /// The gossip resend interval, nanoseconds.
+    pub fn gossip_interval_nanos(&self) -> u64 {
+        self.gossip_interval_ns
+    }
+
+    /// True when links have a finite bandwidth (messages take time to serialise).
+    pub fn limits_bandwidth(&self) -> bool {
+        self.nanos_per_byte.is_some()
+    }
+
+    /// When validator `v`'s uplink is next idle.
+    pub fn uplink_free_at(&self, v: u16) -> SimTime {
+        self.uplink_free_at
+            .get(usize::from(v))
+            .copied()
+            .unwrap_or(SimTime::ZERO)
+    }
+
     /// Fewest hops from `src` to `dst` at time zero (`None` when unreachable or the same).
     pub fn hops(&self, src: u16, dst: u16) -> Option<u16> {
         self.hops_at(src, dst, SimTime::ZERO)

@@ -6,6 +6,7 @@
 //! Byzantine behaviours to what faulty validators send, charges processing costs, checks the
 //! safety invariants at every decision, and measures the observer's view.
 
+use super::gossip::Gossip;
 use super::observer::{Commit, Counters, Observer};
 use super::queue::{Event, EventQueue};
 use super::rng::{self, Stream};
@@ -65,6 +66,10 @@ pub struct Simulation {
     net_rng: SimRng,
     queue: EventQueue,
     arena: Arena,
+    /// Block gossip, used when links have a finite bandwidth.
+    gossip: Gossip,
+    /// Arena indices of spreads that just ended (scratch).
+    released: Vec<u32>,
     blocks: Vec<Block>,
     mempool: Mempool,
     costs: Costs,
@@ -96,24 +101,31 @@ struct Node {
     disk_bytes: u64,
     /// What this validator decided at its latest `DECISIONS_KEPT` heights.
     decisions: Decisions,
+    /// The values of the last proposals it received or made (a ring), so a commit certificate
+    /// sent to it carries the block only when it lacks it.
+    seen: [Option<ValueId>; SEEN_KEPT],
+    seen_next: usize,
 }
+
+/// Proposed values a validator remembers having seen.
+const SEEN_KEPT: usize = 8;
 
 /// Heights whose decisions a validator keeps to send commit certificates to peers that fell
 /// behind; a peer further behind than this would need CometBFT's blocksync, which is not
 /// modelled. Bounds memory on long runs.
 pub const DECISIONS_KEPT: usize = 4096;
 
-/// `(round, value)` decided at each of the latest `DECISIONS_KEPT` heights.
+/// `(round, value, when)` decided at each of the latest `DECISIONS_KEPT` heights.
 #[derive(Debug, Default)]
 struct Decisions {
     /// Height of `recent[0]`.
     first: Height,
-    recent: VecDeque<(Round, ValueId)>,
+    recent: VecDeque<(Round, ValueId, SimTime)>,
 }
 
 impl Decisions {
     /// Record the decision of `height`, the height after the last one recorded.
-    fn push(&mut self, height: Height, round: Round, value: ValueId) {
+    fn push(&mut self, height: Height, round: Round, value: ValueId, at: SimTime) {
         if self.recent.is_empty() {
             self.first = height;
         } else if self.first + self.recent.len() as Height != height {
@@ -123,11 +135,11 @@ impl Decisions {
             self.recent.pop_front();
             self.first += 1;
         }
-        self.recent.push_back((round, value));
+        self.recent.push_back((round, value, at));
     }
 
     /// The decision of `height`, if still kept.
-    fn get(&self, height: Height) -> Option<(Round, ValueId)> {
+    fn get(&self, height: Height) -> Option<(Round, ValueId, SimTime)> {
         let offset = height.checked_sub(self.first)?;
         self.recent.get(usize::try_from(offset).ok()?).copied()
     }
@@ -140,6 +152,19 @@ impl Node {
 
     fn is_silent(&self) -> bool {
         self.behavior == Some(ByzantineBehavior::Silent)
+    }
+
+    /// Remember having seen a proposal of `value`.
+    fn saw(&mut self, value: ValueId) {
+        if !self.has_seen(value) {
+            self.seen[self.seen_next] = Some(value);
+            self.seen_next = (self.seen_next + 1) % SEEN_KEPT;
+        }
+    }
+
+    /// Whether a proposal of `value` reached it lately.
+    fn has_seen(&self, value: ValueId) -> bool {
+        self.seen.contains(&Some(value))
     }
 
     /// Occupy the validator with `work` starting no earlier than `t`; returns when it is done.
@@ -164,10 +189,17 @@ struct Block {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Envelope {
     Consensus(Message),
+    /// A proposal spread by block gossip (`spread` is its id in `Gossip`).
+    Gossip {
+        message: Message,
+        spread: u32,
+    },
     Certificate {
         height: Height,
         round: Round,
         value: ValueId,
+        /// Whether the block travels too (the peer has not seen a proposal of it).
+        with_block: bool,
     },
 }
 
@@ -200,6 +232,16 @@ impl Arena {
             self.free.push(id);
         }
         slot.0
+    }
+
+    /// Replace the envelope stored at `id`.
+    fn set(&mut self, id: u32, envelope: Envelope) {
+        self.slots[id as usize].0 = envelope;
+    }
+
+    /// One more reference to `id` (a copy scheduled for delivery).
+    fn add_ref(&mut self, id: u32) {
+        self.slots[id as usize].1 += 1;
     }
 
     /// Drop references that were reserved but never scheduled.
@@ -311,6 +353,8 @@ impl Simulation {
                     bytes_out: 0,
                     disk_bytes: 0,
                     decisions: Decisions::default(),
+                    seen: [None; SEEN_KEPT],
+                    seen_next: 0,
                 }
             })
             .collect();
@@ -362,6 +406,8 @@ impl Simulation {
             net_rng: rng::stream(seed, Stream::Network),
             queue: EventQueue::new(),
             arena: Arena::default(),
+            gossip: Gossip::new(n),
+            released: Vec::new(),
             blocks: Vec::new(),
             mempool,
             costs,
@@ -463,16 +509,29 @@ impl Simulation {
                         self.trace.mix(message_word(&message));
                         self.deliver(to, message, t);
                     }
-                    Envelope::Certificate {
+                    Envelope::Gossip { message, spread } => {
+                        self.trace.mix(message_word(&message));
+                        self.gossip.arrived(spread, to, &mut self.released);
+                        self.release_spreads();
+                        self.schedule_serve(to, t);
+                        self.deliver(to, message, t);
+                    }
+                    certificate @ Envelope::Certificate {
                         height,
                         round,
                         value,
+                        ..
                     } => {
                         self.trace
                             .mix(height << 32 ^ u64::from(round) << 8 ^ value.0 << 40 ^ 0x7);
-                        self.deliver_certificate(to, height, round, value, t);
+                        self.deliver_certificate(to, certificate, t);
                     }
                 }
+            }
+            Event::Serve { validator } => {
+                self.trace
+                    .mix(t.as_nanos() ^ (u64::from(validator) << 48) ^ (1 << 46));
+                self.serve(validator, t);
             }
             Event::Timeout {
                 validator,
@@ -519,6 +578,7 @@ impl Simulation {
         let (work, input) = match message {
             Message::Vote(v) => (self.costs.verify_vote(), Input::Vote(v)),
             Message::Proposal(p) => {
+                node.saw(p.value);
                 let txs = self
                     .blocks
                     .get(p.value.0 as usize)
@@ -539,6 +599,67 @@ impl Simulation {
         }
     }
 
+    /// Start spreading a proposal from `v` at `t` by block gossip to the validators `allowed`
+    /// accepts.
+    fn spread(
+        &mut self,
+        v: ValidatorIndex,
+        message: Message,
+        t: SimTime,
+        allowed: impl Fn(ValidatorIndex) -> bool,
+    ) {
+        let id = self.arena.alloc(Envelope::Consensus(message), 1);
+        let spread = self.gossip.start(id, v, allowed);
+        self.arena.set(id, Envelope::Gossip { message, spread });
+        self.schedule_serve(v, t);
+    }
+
+    /// Schedule `v`'s next `Serve` event, when its uplink is free, if it serves anything.
+    fn schedule_serve(&mut self, v: ValidatorIndex, t: SimTime) {
+        if !self.nodes[usize::from(v)].is_silent() && self.gossip.wants_serve(v) {
+            let at = t.max(self.net.uplink_free_at(v));
+            self.queue.push(at, Event::Serve { validator: v });
+        }
+    }
+
+    /// `v`'s uplink is free: send one copy of a block it serves to a peer that lacks it.
+    fn serve(&mut self, v: ValidatorIndex, t: SimTime) {
+        self.gossip.served(v);
+        loop {
+            let nodes = &self.nodes;
+            let next = self.gossip.next_copy(
+                v,
+                |p| !nodes[usize::from(p)].is_silent(),
+                &mut self.released,
+            );
+            let Some((spread, msg, peer)) = next else {
+                break;
+            };
+            let size = match self.arena.slots[msg as usize].0 {
+                Envelope::Gossip { message, .. } => self.message_size(&message),
+                _ => 0,
+            };
+            match self.net.send(v, peer, size, t, &mut self.net_rng) {
+                Some(d) => {
+                    self.nodes[usize::from(v)].bytes_out += u64::from(size) * u64::from(d.attempts);
+                    self.arena.add_ref(msg);
+                    self.queue.push(d.at, Event::Deliver { to: peer, msg });
+                    break;
+                }
+                None => self.gossip.abandoned(spread, &mut self.released),
+            }
+        }
+        self.release_spreads();
+        self.schedule_serve(v, t);
+    }
+
+    /// Drop the arena reference of every spread that ended.
+    fn release_spreads(&mut self) {
+        for msg in self.released.drain(..) {
+            self.arena.release(msg, 1);
+        }
+    }
+
     /// `to` learned that `peer` is still at `height`, which `to` decided: send it the commit
     /// certificate of that height (once per height and peer), as CometBFT's gossip does.
     fn send_certificate(
@@ -550,11 +671,22 @@ impl Simulation {
     ) {
         let n = self.nodes.len();
         let slot = usize::from(to) * n + usize::from(peer);
-        let Some((round, value)) = self.nodes[usize::from(to)].decisions.get(height) else {
+        let Some((round, value, decided_at)) = self.nodes[usize::from(to)].decisions.get(height)
+        else {
             return;
         };
+        // Only a peer still deciding `height` needs it: a late vote of an old height usually
+        // comes from a peer that has moved on too. (CometBFT peers announce their height and
+        // step in NewRoundStep messages; the simulator reads the peer's state directly.)
+        let peer_state = &self.nodes[usize::from(peer)].state;
+        let still_deciding = peer_state.height() == height && peer_state.step() != Step::Commit;
+        // Like CometBFT's gossip routines, which wake every so often, help only a peer that has
+        // been stuck a gossip interval: one a few votes behind gets them on its own.
+        let stuck = t >= decided_at.plus_nanos(self.net.gossip_interval_nanos());
         if self.certificate_sent[slot] >= height
+            || !stuck
             || peer == to
+            || !still_deciding
             || self.nodes[usize::from(peer)].is_silent()
         {
             return;
@@ -564,6 +696,7 @@ impl Simulation {
             height,
             round,
             value,
+            with_block: !self.nodes[usize::from(peer)].has_seen(value),
         };
         let size = self.envelope_size(&envelope);
         let id = self.arena.alloc(envelope, 1);
@@ -576,28 +709,34 @@ impl Simulation {
         }
     }
 
-    /// A commit certificate reached `to`: verify its block and its 2f+1 precommits, then decide.
-    fn deliver_certificate(
-        &mut self,
-        to: ValidatorIndex,
-        height: Height,
-        round: Round,
-        value: ValueId,
-        t: SimTime,
-    ) {
-        let size = self.envelope_size(&Envelope::Certificate {
+    /// A commit certificate reached `to`: verify its 2f+1 precommits (and its block, when it
+    /// carries one), then decide.
+    fn deliver_certificate(&mut self, to: ValidatorIndex, certificate: Envelope, t: SimTime) {
+        let Envelope::Certificate {
             height,
             round,
             value,
-        });
-        let txs = self
-            .blocks
-            .get(value.0 as usize)
-            .map_or(0, |b| b.content.txs);
+            with_block,
+        } = certificate
+        else {
+            return;
+        };
+        let size = self.envelope_size(&certificate);
+        let txs = match with_block {
+            true => self
+                .blocks
+                .get(value.0 as usize)
+                .map_or(0, |b| b.content.txs),
+            false => 0,
+        };
         let quorum_votes = (self.nodes.len() * 2 / 3 + 1) as u64;
         let node = &mut self.nodes[usize::from(to)];
         node.bytes_in += u64::from(size);
-        let mut work = self.costs.verify_block(txs);
+        node.saw(value);
+        let mut work = match with_block {
+            true => self.costs.verify_block(txs),
+            false => Work::default(),
+        };
         work.elapsed_ns += quorum_votes * self.costs.verify_vote().elapsed_ns;
         work.cpu_ns += quorum_votes * self.costs.verify_vote().cpu_ns;
         let done = node.charge(t, work);
@@ -702,15 +841,22 @@ impl Simulation {
 
     fn envelope_size(&self, envelope: &Envelope) -> u32 {
         match envelope {
-            Envelope::Consensus(m) => self.message_size(m),
-            Envelope::Certificate { value, .. } => {
+            Envelope::Consensus(m) | Envelope::Gossip { message: m, .. } => self.message_size(m),
+            Envelope::Certificate {
+                value, with_block, ..
+            } => {
                 let votes = (self.nodes.len() * 2 / 3 + 1) as u32;
-                PROPOSAL_OVERHEAD_BYTES
-                    + self
-                        .blocks
-                        .get(value.0 as usize)
-                        .map_or(0, |b| b.content.bytes)
-                    + votes * VOTE_BYTES
+                let block = match with_block {
+                    true => {
+                        PROPOSAL_OVERHEAD_BYTES
+                            + self
+                                .blocks
+                                .get(value.0 as usize)
+                                .map_or(0, |b| b.content.bytes)
+                    }
+                    false => 0,
+                };
+                block + votes * VOTE_BYTES
             }
         }
     }
@@ -737,6 +883,9 @@ impl Simulation {
         }
         let size = self.message_size(&message);
         self.nodes[usize::from(v)].disk_bytes += u64::from(size); // WAL
+        if let Message::Proposal(p) = message {
+            self.nodes[usize::from(v)].saw(p.value);
+        }
         match behavior {
             Some(ByzantineBehavior::Silent) => {}
             Some(ByzantineBehavior::WithholdPrecommits)
@@ -752,9 +901,15 @@ impl Simulation {
                 self.send_to(v, message, late, |_| true);
             }
             Some(ByzantineBehavior::Equivocate) => self.equivocate(v, message, t),
+            _ if self.gossips(&message) => self.spread(v, message, t, |_| true),
             _ => self.send_to(v, message, t, |_| true),
         }
         t
+    }
+
+    /// Whether `message` goes by block gossip: proposals, when links have a finite bandwidth.
+    fn gossips(&self, message: &Message) -> bool {
+        matches!(message, Message::Proposal(_)) && self.net.limits_bandwidth()
     }
 
     /// Coordinated equivocation. A Byzantine proposer shows one value to each side of the correct
@@ -804,8 +959,14 @@ impl Simulation {
             self.signed_conflict(a, b);
         }
         let sides = std::mem::take(&mut self.second_side);
-        self.send_to(v, first, t, |dst| !sides[usize::from(dst)]);
-        self.send_to(v, second, t, |dst| sides[usize::from(dst)]);
+        if self.gossips(&first) {
+            let own = v;
+            self.spread(v, first, t, |dst| dst == own || !sides[usize::from(dst)]);
+            self.spread(v, second, t, |dst| dst == own || sides[usize::from(dst)]);
+        } else {
+            self.send_to(v, first, t, |dst| !sides[usize::from(dst)]);
+            self.send_to(v, second, t, |dst| sides[usize::from(dst)]);
+        }
         self.second_side = sides;
     }
 
@@ -872,7 +1033,7 @@ impl Simulation {
         let done = self.nodes[usize::from(v)].charge(t, self.costs.commit_block(txs));
         let node = &mut self.nodes[usize::from(v)];
         node.disk_bytes += u64::from(block.map_or(0, |b| b.content.bytes));
-        node.decisions.push(height, round, value);
+        node.decisions.push(height, round, value, t);
         if !node.is_correct() {
             return done;
         }
@@ -1087,18 +1248,18 @@ mod tests {
         let mut d = Decisions::default();
         let total = DECISIONS_KEPT as Height + 10;
         for h in 1..=total {
-            d.push(h, (h % 3) as Round, ValueId(h * 7));
+            d.push(h, (h % 3) as Round, ValueId(h * 7), SimTime(h));
         }
         assert_eq!(d.recent.len(), DECISIONS_KEPT);
         assert_eq!(d.get(10), None, "forgotten");
-        assert_eq!(d.get(11), Some((2, ValueId(77))));
+        assert_eq!(d.get(11), Some((2, ValueId(77), SimTime(11))));
         assert_eq!(
             d.get(total),
-            Some(((total % 3) as Round, ValueId(total * 7)))
+            Some(((total % 3) as Round, ValueId(total * 7), SimTime(total)))
         );
         assert_eq!(d.get(total + 1), None);
         // Out-of-order pushes are ignored rather than misfiled.
-        d.push(total + 5, 0, ValueId(1));
+        d.push(total + 5, 0, ValueId(1), SimTime(0));
         assert_eq!(d.get(total + 5), None);
     }
 }

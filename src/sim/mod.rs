@@ -1,6 +1,7 @@
 //! The simulation engine: virtual time, seeded streams, the event queue and the event loop.
 
 mod engine;
+mod gossip;
 mod observer;
 pub mod queue;
 pub mod rng;

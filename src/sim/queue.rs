@@ -17,6 +17,11 @@ pub enum Event {
         /// Arena index of the message.
         msg: u32,
     },
+    /// Validator `validator`'s uplink is free to send the next copy of a block it serves.
+    Serve {
+        /// The serving validator.
+        validator: u16,
+    },
     /// A timer of validator `validator` fires.
     Timeout {
         /// Whose timer.
