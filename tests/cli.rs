@@ -265,3 +265,52 @@ fn the_observer_can_be_chosen_but_not_a_missing_or_byzantine_one() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(needle));
     }
 }
+
+#[test]
+fn the_event_log_has_one_json_line_per_event_and_changes_nothing() {
+    let dir = std::env::temp_dir().join(format!("ccperf-events-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("events.jsonl");
+    let logged = ccperf(&[
+        "run",
+        "baseline",
+        "--json",
+        "--events",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        logged.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&logged.stderr)
+    );
+    let plain = ccperf(&["run", "baseline", "--json"]);
+    let report = |out: &Output| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+    let (with_log, without) = (report(&logged), report(&plain));
+    assert_eq!(
+        with_log["trace_hash"], without["trace_hash"],
+        "logging must not change the run"
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len() as u64, with_log["events"].as_u64().unwrap());
+    let kinds = |kind: &str| lines.iter().filter(|l| l["event"] == kind).count();
+    assert!(
+        kinds("deliver") > 1000 && kinds("timeout") > 50,
+        "{} deliveries",
+        kinds("deliver")
+    );
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[0]["t_ns"].as_u64() <= w[1]["t_ns"].as_u64()),
+        "in time order"
+    );
+    // A log file that cannot be created is bad input, refused before anything runs.
+    let out = ccperf(&["run", "baseline", "--events", "/no/such/dir/events.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/dir/events.jsonl"));
+}

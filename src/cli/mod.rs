@@ -80,6 +80,10 @@ pub struct RunArgs {
     /// Also write the run's metrics to FILE in Prometheus text format (node_exporter textfile).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Also write every processed event to FILE, one JSON object a line (deliveries with their
+    /// message, commit certificates, block serves, timer firings).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
 }
 
 /// Run the command line `args`; returns the process exit code.
@@ -157,7 +161,14 @@ fn run(args: &RunArgs) -> i32 {
     {
         return bad_input(&e);
     }
+    if let Some(path) = &args.events {
+        match std::fs::File::create(path) {
+            Ok(file) => simulation.log_events(Box::new(std::io::BufWriter::new(file))),
+            Err(e) => return bad_input(&format!("{}: {e}", path.display())),
+        }
+    }
     let report = simulation.run_to_end();
+    let event_log_error = simulation.finish_event_log();
     if args.json {
         println!("{}", report.to_json(args.heights));
     } else {
@@ -170,6 +181,12 @@ fn run(args: &RunArgs) -> i32 {
             args.scenario
         );
         code = EXIT_FAILED;
+    }
+    if let (Some(path), Some(e)) = (&args.events, &event_log_error) {
+        code = bad_input(&format!(
+            "{}: writing the event log failed: {e}",
+            path.display()
+        ));
     }
     if let Some(path) = &args.prometheus {
         let exporter = crate::export::PrometheusExporter::new();

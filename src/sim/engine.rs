@@ -30,6 +30,7 @@ use crate::workload::{BlockContent, Costs, Mempool, Work};
 use hdrhistogram::Histogram;
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::io::Write as _;
 use std::time::Duration;
 
 /// Bytes of a signed vote on the wire (CometBFT's vote with signature and extension-free).
@@ -82,6 +83,10 @@ pub struct Simulation {
     chain_committed: BTreeSet<Height>,
     trace: TraceHash,
     events: u64,
+    /// Where every processed event is written as a JSON line, if anywhere.
+    event_log: Option<Box<dyn std::io::Write + Send>>,
+    /// The first error writing the event log (the log stops there; the run goes on).
+    event_log_error: Option<String>,
     started: bool,
     now: SimTime,
     inputs: VecDeque<Input>,
@@ -418,6 +423,8 @@ impl Simulation {
             chain_committed: BTreeSet::new(),
             trace: TraceHash::default(),
             events: 0,
+            event_log: None,
+            event_log_error: None,
             started: false,
             now: SimTime::ZERO,
             inputs: VecDeque::new(),
@@ -477,6 +484,33 @@ impl Simulation {
         Ok(())
     }
 
+    /// Write every processed event to `sink` as one JSON line:
+    /// `{"t_ns", "event": "deliver" | "certificate" | "serve" | "timeout", ...}`.
+    pub fn log_events(&mut self, sink: Box<dyn std::io::Write + Send>) {
+        self.event_log = Some(sink);
+    }
+
+    /// The error that stopped the event log, if one did; flushes it otherwise.
+    pub fn finish_event_log(&mut self) -> Option<String> {
+        if let Some(log) = &mut self.event_log
+            && let Err(e) = log.flush()
+        {
+            self.event_log_error.get_or_insert(e.to_string());
+        }
+        self.event_log = None;
+        self.event_log_error.clone()
+    }
+
+    /// Write one line to the event log, if there is one; `line` only runs when there is.
+    fn log(&mut self, line: impl FnOnce() -> String) {
+        if let Some(log) = &mut self.event_log
+            && let Err(e) = writeln!(log, "{}", line())
+        {
+            self.event_log_error = Some(e.to_string());
+            self.event_log = None;
+        }
+    }
+
     /// Start every validator that is not silent at height 1.
     pub fn start(&mut self) {
         self.started = true;
@@ -504,6 +538,18 @@ impl Simulation {
             Event::Deliver { to, msg } => {
                 let envelope = self.arena.take(msg);
                 self.trace.mix(t.as_nanos() ^ (u64::from(to) << 48));
+                self.log(|| {
+                    let what = match envelope {
+                        Envelope::Consensus(m) | Envelope::Gossip { message: m, .. } => {
+                            format!("\"deliver\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                        }
+                        Envelope::Certificate { height, round, value, with_block } => format!(
+                            "\"certificate\",\"height\":{height},\"round\":{round},\"value\":{},\"with_block\":{with_block}",
+                            value.0
+                        ),
+                    };
+                    format!("{{\"t_ns\":{},\"event\":{what},\"to\":{to}}}", t.as_nanos())
+                });
                 match envelope {
                     Envelope::Consensus(message) => {
                         self.trace.mix(message_word(&message));
@@ -529,6 +575,12 @@ impl Simulation {
                 }
             }
             Event::Serve { validator } => {
+                self.log(|| {
+                    format!(
+                        "{{\"t_ns\":{},\"event\":\"serve\",\"validator\":{validator}}}",
+                        t.as_nanos()
+                    )
+                });
                 self.trace
                     .mix(t.as_nanos() ^ (u64::from(validator) << 48) ^ (1 << 46));
                 self.serve(validator, t);
@@ -539,6 +591,12 @@ impl Simulation {
                 round,
                 height,
             } => {
+                self.log(|| {
+                    format!(
+                        "{{\"t_ns\":{},\"event\":\"timeout\",\"validator\":{validator},\"kind\":\"{kind:?}\",\"height\":{height},\"round\":{round}}}",
+                        t.as_nanos()
+                    )
+                });
                 self.trace
                     .mix(t.as_nanos() ^ (u64::from(validator) << 48) ^ (1 << 47));
                 self.trace
