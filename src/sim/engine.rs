@@ -811,9 +811,10 @@ impl Simulation {
 
     /// Apply `input` to validator `v` at `t`, then everything it leads to.
     fn feed(&mut self, v: ValidatorIndex, input: Input, mut t: SimTime) {
-        self.inputs.push_back(input);
         let mut outputs = std::mem::take(&mut self.outputs);
-        while let Some(input) = self.inputs.pop_front() {
+        // Follow-up inputs (a value to propose) queue behind the first; most feeds have none.
+        let mut next = Some(input);
+        while let Some(input) = next.take().or_else(|| self.inputs.pop_front()) {
             outputs.clear();
             let ctx = Ctx {
                 validators: &self.validators,
