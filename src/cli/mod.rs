@@ -26,7 +26,7 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// Settings file for `config` and `bench` (default: ./ccperf.toml when there is one).
+    /// Settings file for `config`, `bench` and `tune` (default: ./ccperf.toml when there is one).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -23,7 +23,8 @@ pub struct TuneArgs {
     /// Seeds every run is repeated on: the scenario's seed, seed + 1, …, seed + K - 1.
     #[arg(long, default_value_t = bench::DEFAULT_SEEDS)]
     pub seeds: u32,
-    /// Step size of the suggestions, 0.0 (none) to 1.0 (reductions halve, increases double).
+    /// Step size of the suggestions, 0.0 (none) to 1.0 (reductions halve, increases double);
+    /// without it, `optimization.aggressiveness` from the settings.
     #[arg(long, default_value_t = DEFAULT_AGGRESSIVENESS)]
     pub aggressiveness: f64,
     /// Where to write the tuned scenario (default: `<scenario name>.tuned.yaml`).
