@@ -1,9 +1,13 @@
 //! One link's latency distribution, sampled in whole nanoseconds.
+//!
+//! The samplers use only IEEE arithmetic and the pure-Rust `libm` for `ln`, `exp` and `sqrt`,
+//! never the platform's maths library, so a seed draws the same latencies on every machine.
 
 use super::NetError;
 use crate::config::LatencySpec;
 use crate::sim::SimRng;
-use rand_distr::{Distribution, Exp, LogNormal, Normal, Uniform};
+use rand::Rng;
+use rand_distr::{Distribution, Uniform};
 use std::time::Duration;
 
 /// A ready-to-sample latency distribution (parameters in nanoseconds).
@@ -19,11 +23,50 @@ pub enum LinkLatency {
         min: u64,
     },
     /// Normal, clamped at zero.
-    Normal(Normal<f64>),
-    /// Log-normal with the spec's mean and standard deviation.
-    Lognormal(LogNormal<f64>),
-    /// Exponential with the spec's mean.
-    Exponential(Exp<f64>),
+    Normal(Gaussian),
+    /// `exp` of a normal with these `mu` and `sigma` (the log-normal of the spec's mean and
+    /// standard deviation).
+    Lognormal(Gaussian),
+    /// Exponential with this mean, nanoseconds.
+    Exponential(f64),
+}
+
+/// Normal draws with mean `mean` and standard deviation `sd` by Marsaglia's polar method, which
+/// yields two per logarithm: the second is kept for the next draw.
+#[derive(Clone, Debug)]
+pub struct Gaussian {
+    mean: f64,
+    sd: f64,
+    spare: Option<f64>,
+}
+
+impl Gaussian {
+    fn new(mean: f64, sd: f64) -> Result<Self, String> {
+        if !(mean.is_finite() && sd.is_finite() && sd >= 0.0) {
+            return Err(format!("mean {mean} and standard deviation {sd}"));
+        }
+        Ok(Gaussian {
+            mean,
+            sd,
+            spare: None,
+        })
+    }
+
+    fn sample(&mut self, rng: &mut SimRng) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return self.mean + self.sd * z;
+        }
+        loop {
+            let u = 2.0 * rng.random::<f64>() - 1.0;
+            let v = 2.0 * rng.random::<f64>() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                let factor = libm::sqrt(-2.0 * libm::log(s) / s);
+                self.spare = Some(v * factor);
+                return self.mean + self.sd * u * factor;
+            }
+        }
+    }
 }
 
 impl LinkLatency {
@@ -55,7 +98,7 @@ impl LinkLatency {
                     LinkLatency::Constant(nanos(mean))
                 } else {
                     LinkLatency::Normal(
-                        Normal::new(nanos_f64(mean), nanos_f64(stddev))
+                        Gaussian::new(nanos_f64(mean), nanos_f64(stddev))
                             .map_err(|e| bad("normal", &e))?,
                     )
                 }
@@ -65,10 +108,10 @@ impl LinkLatency {
                     LinkLatency::Constant(nanos(mean))
                 } else {
                     let (m, s) = (nanos_f64(mean), nanos_f64(stddev));
-                    let sigma2 = (1.0 + (s * s) / (m * m)).ln();
-                    let mu = m.ln() - sigma2 / 2.0;
+                    let sigma2 = libm::log(1.0 + (s * s) / (m * m));
+                    let mu = libm::log(m) - sigma2 / 2.0;
                     LinkLatency::Lognormal(
-                        LogNormal::new(mu, sigma2.sqrt()).map_err(|e| bad("lognormal", &e))?,
+                        Gaussian::new(mu, libm::sqrt(sigma2)).map_err(|e| bad("lognormal", &e))?,
                     )
                 }
             }
@@ -76,9 +119,7 @@ impl LinkLatency {
                 if mean.is_zero() {
                     LinkLatency::Constant(0)
                 } else {
-                    LinkLatency::Exponential(
-                        Exp::new(1.0 / nanos_f64(mean)).map_err(|e| bad("exponential", &e))?,
-                    )
+                    LinkLatency::Exponential(nanos_f64(mean))
                 }
             }
         })
@@ -86,13 +127,16 @@ impl LinkLatency {
 
     /// One hop's latency in nanoseconds (rounded to the nearest, never negative).
     #[inline]
-    pub fn sample(&self, rng: &mut SimRng) -> u64 {
+    pub fn sample(&mut self, rng: &mut SimRng) -> u64 {
         match self {
             LinkLatency::Constant(ns) => *ns,
             LinkLatency::Uniform { dist, .. } => dist.sample(rng),
-            LinkLatency::Normal(d) => round_nanos(d.sample(rng)),
-            LinkLatency::Lognormal(d) => round_nanos(d.sample(rng)),
-            LinkLatency::Exponential(d) => round_nanos(d.sample(rng)),
+            LinkLatency::Normal(g) => round_nanos(g.sample(rng)),
+            LinkLatency::Lognormal(g) => round_nanos(libm::exp(g.sample(rng))),
+            // Inverse transform of a uniform in (0, 1].
+            LinkLatency::Exponential(mean) => {
+                round_nanos(-libm::log(1.0 - rng.random::<f64>()) * *mean)
+            }
         }
     }
 
@@ -128,7 +172,7 @@ mod tests {
     use crate::sim::rng::{Stream, stream};
 
     fn draws(spec: LatencySpec, count: usize) -> Vec<u64> {
-        let lat = LinkLatency::new(&spec).unwrap();
+        let mut lat = LinkLatency::new(&spec).unwrap();
         let mut rng = stream(11, Stream::Network);
         (0..count).map(|_| lat.sample(&mut rng)).collect()
     }
@@ -213,7 +257,7 @@ mod tests {
 
     #[test]
     fn degenerate_spreads_are_constant_and_min_is_the_support_floor() {
-        let c = LinkLatency::new(&LatencySpec::Normal {
+        let mut c = LinkLatency::new(&LatencySpec::Normal {
             mean: Duration::from_millis(7),
             stddev: Duration::ZERO,
         })

@@ -474,11 +474,12 @@ fn hop_delay(latency: &LatencySpec) -> (Duration, bool) {
             if m <= 0.0 {
                 return (Duration::ZERO, true);
             }
-            let sigma2 = (1.0 + (s * s) / (m * m)).ln();
-            let mu = m.ln() - sigma2 / 2.0;
-            (secs((mu + Z99 * sigma2.sqrt()).exp()), s == 0.0)
+            // Pure-Rust maths, so a tune loop suggests the same values on every platform.
+            let sigma2 = libm::log(1.0 + (s * s) / (m * m));
+            let mu = libm::log(m) - sigma2 / 2.0;
+            (secs(libm::exp(mu + Z99 * libm::sqrt(sigma2))), s == 0.0)
         }
-        LatencySpec::Exponential { mean } => (mean.mul_f64(100f64.ln()), mean.is_zero()),
+        LatencySpec::Exponential { mean } => (mean.mul_f64(libm::log(100.0)), mean.is_zero()),
     }
 }
 

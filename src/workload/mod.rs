@@ -134,7 +134,7 @@ fn next_gap(rate: f64, rng: &mut SimRng) -> Option<u64> {
     }
     // Inverse transform of a uniform in (0, 1]: -ln(u) / rate seconds.
     let u: f64 = 1.0 - rng.random::<f64>();
-    Some(((-u.ln() / rate) * 1e9).round().max(1.0) as u64)
+    Some(((-libm::log(u) / rate) * 1e9).round().max(1.0) as u64)
 }
 
 /// How long an operation keeps a validator busy (elapsed) and how much CPU it burns (summed over
