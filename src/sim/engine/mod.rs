@@ -6,6 +6,10 @@
 //! Byzantine behaviours to what faulty validators send, charges processing costs, checks the
 //! safety invariants at every decision, and measures the observer's view.
 
+mod byzantine;
+mod catchup;
+mod spread;
+
 use super::gossip::Gossip;
 use super::observer::{Commit, Counters, Observer};
 use super::queue::{Event, EventQueue};
@@ -27,6 +31,7 @@ use crate::report::{
     HeightRecord, LatencyBucket, Quantiles, Resources, Rounds, RunReport, Safety, Summary,
 };
 use crate::workload::{BlockContent, Costs, Mempool, Work};
+use catchup::Decisions;
 use hdrhistogram::Histogram;
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -114,41 +119,6 @@ struct Node {
 
 /// Proposed values a validator remembers having seen.
 const SEEN_KEPT: usize = 8;
-
-/// Heights whose decisions a validator keeps to send commit certificates to peers that fell
-/// behind; a peer further behind than this would need CometBFT's blocksync, which is not
-/// modelled. Bounds memory on long runs.
-pub const DECISIONS_KEPT: usize = 4096;
-
-/// `(round, value, when)` decided at each of the latest `DECISIONS_KEPT` heights.
-#[derive(Debug, Default)]
-struct Decisions {
-    /// Height of `recent[0]`.
-    first: Height,
-    recent: VecDeque<(Round, ValueId, SimTime)>,
-}
-
-impl Decisions {
-    /// Record the decision of `height`, the height after the last one recorded.
-    fn push(&mut self, height: Height, round: Round, value: ValueId, at: SimTime) {
-        if self.recent.is_empty() {
-            self.first = height;
-        } else if self.first + self.recent.len() as Height != height {
-            return;
-        }
-        if self.recent.len() == DECISIONS_KEPT {
-            self.recent.pop_front();
-            self.first += 1;
-        }
-        self.recent.push_back((round, value, at));
-    }
-
-    /// The decision of `height`, if still kept.
-    fn get(&self, height: Height) -> Option<(Round, ValueId, SimTime)> {
-        let offset = height.checked_sub(self.first)?;
-        self.recent.get(usize::try_from(offset).ok()?).copied()
-    }
-}
 
 impl Node {
     fn is_correct(&self) -> bool {
@@ -657,158 +627,6 @@ impl Simulation {
         }
     }
 
-    /// Start spreading a proposal from `v` at `t` by block gossip to the validators `allowed`
-    /// accepts.
-    fn spread(
-        &mut self,
-        v: ValidatorIndex,
-        message: Message,
-        t: SimTime,
-        allowed: impl Fn(ValidatorIndex) -> bool,
-    ) {
-        let id = self.arena.alloc(Envelope::Consensus(message), 1);
-        let spread = self.gossip.start(id, v, allowed);
-        self.arena.set(id, Envelope::Gossip { message, spread });
-        self.schedule_serve(v, t);
-    }
-
-    /// Schedule `v`'s next `Serve` event, when its uplink is free, if it serves anything.
-    fn schedule_serve(&mut self, v: ValidatorIndex, t: SimTime) {
-        if !self.nodes[usize::from(v)].is_silent() && self.gossip.wants_serve(v) {
-            let at = t.max(self.net.uplink_free_at(v));
-            self.queue.push(at, Event::Serve { validator: v });
-        }
-    }
-
-    /// `v`'s uplink is free: send one copy of a block it serves to a peer that lacks it.
-    fn serve(&mut self, v: ValidatorIndex, t: SimTime) {
-        self.gossip.served(v);
-        loop {
-            let nodes = &self.nodes;
-            let next = self.gossip.next_copy(
-                v,
-                |p| !nodes[usize::from(p)].is_silent(),
-                &mut self.released,
-            );
-            let Some((spread, msg, peer)) = next else {
-                break;
-            };
-            let size = match self.arena.slots[msg as usize].0 {
-                Envelope::Gossip { message, .. } => self.message_size(&message),
-                _ => 0,
-            };
-            match self.net.send(v, peer, size, t, &mut self.net_rng) {
-                Some(d) => {
-                    self.nodes[usize::from(v)].bytes_out += u64::from(size) * u64::from(d.attempts);
-                    self.arena.add_ref(msg);
-                    self.queue.push(d.at, Event::Deliver { to: peer, msg });
-                    break;
-                }
-                None => self.gossip.abandoned(spread, &mut self.released),
-            }
-        }
-        self.release_spreads();
-        self.schedule_serve(v, t);
-    }
-
-    /// Drop the arena reference of every spread that ended.
-    fn release_spreads(&mut self) {
-        for msg in self.released.drain(..) {
-            self.arena.release(msg, 1);
-        }
-    }
-
-    /// `to` learned that `peer` is still at `height`, which `to` decided: send it the commit
-    /// certificate of that height (once per height and peer), as CometBFT's gossip does.
-    fn send_certificate(
-        &mut self,
-        to: ValidatorIndex,
-        peer: ValidatorIndex,
-        height: Height,
-        t: SimTime,
-    ) {
-        let n = self.nodes.len();
-        let slot = usize::from(to) * n + usize::from(peer);
-        let Some((round, value, decided_at)) = self.nodes[usize::from(to)].decisions.get(height)
-        else {
-            return;
-        };
-        // Only a peer still deciding `height` needs it: a late vote of an old height usually
-        // comes from a peer that has moved on too. (CometBFT peers announce their height and
-        // step in NewRoundStep messages; the simulator reads the peer's state directly.)
-        let peer_state = &self.nodes[usize::from(peer)].state;
-        let still_deciding = peer_state.height() == height && peer_state.step() != Step::Commit;
-        // Like CometBFT's gossip routines, which wake every so often, help only a peer that has
-        // been stuck a gossip interval: one a few votes behind gets them on its own.
-        let stuck = t >= decided_at.plus_nanos(self.net.gossip_interval_nanos());
-        if self.certificate_sent[slot] >= height
-            || !stuck
-            || peer == to
-            || !still_deciding
-            || self.nodes[usize::from(peer)].is_silent()
-        {
-            return;
-        }
-        self.certificate_sent[slot] = height;
-        let envelope = Envelope::Certificate {
-            height,
-            round,
-            value,
-            with_block: !self.nodes[usize::from(peer)].has_seen(value),
-        };
-        let size = self.envelope_size(&envelope);
-        let id = self.arena.alloc(envelope, 1);
-        match self.net.send(to, peer, size, t, &mut self.net_rng) {
-            Some(d) => {
-                self.nodes[usize::from(to)].bytes_out += u64::from(size) * u64::from(d.attempts);
-                self.queue.push(d.at, Event::Deliver { to: peer, msg: id });
-            }
-            None => self.arena.release(id, 1),
-        }
-    }
-
-    /// A commit certificate reached `to`: verify its 2f+1 precommits (and its block, when it
-    /// carries one), then decide.
-    fn deliver_certificate(&mut self, to: ValidatorIndex, certificate: Envelope, t: SimTime) {
-        let Envelope::Certificate {
-            height,
-            round,
-            value,
-            with_block,
-        } = certificate
-        else {
-            return;
-        };
-        let size = self.envelope_size(&certificate);
-        let txs = match with_block {
-            true => self
-                .blocks
-                .get(value.0 as usize)
-                .map_or(0, |b| b.content.txs),
-            false => 0,
-        };
-        let quorum_votes = (self.nodes.len() * 2 / 3 + 1) as u64;
-        let node = &mut self.nodes[usize::from(to)];
-        node.bytes_in += u64::from(size);
-        node.saw(value);
-        let mut work = match with_block {
-            true => self.costs.verify_block(txs),
-            false => Work::default(),
-        };
-        work.elapsed_ns += quorum_votes * self.costs.verify_vote().elapsed_ns;
-        work.cpu_ns += quorum_votes * self.costs.verify_vote().cpu_ns;
-        let done = node.charge(t, work);
-        self.feed(
-            to,
-            Input::Certificate {
-                height,
-                round,
-                value,
-            },
-            done,
-        );
-    }
-
     /// Apply `input` to validator `v` at `t`, then everything it leads to.
     fn feed(&mut self, v: ValidatorIndex, input: Input, mut t: SimTime) {
         let mut outputs = std::mem::take(&mut self.outputs);
@@ -964,90 +782,6 @@ impl Simulation {
             _ => self.send_to(v, message, t, |_| true),
         }
         t
-    }
-
-    /// Whether `message` goes by block gossip: proposals, when links have a finite bandwidth.
-    fn gossips(&self, message: &Message) -> bool {
-        matches!(message, Message::Proposal(_)) && self.net.limits_bandwidth()
-    }
-
-    /// Coordinated equivocation. A Byzantine proposer shows one value to each side of the correct
-    /// validators; the coalition then votes for each side's value on that side, which forks the
-    /// chain when the coalition holds at least a third of the power. When no split exists (a
-    /// correct proposer), a Byzantine voter votes like everyone and then double-votes nil to the
-    /// second side: evidence, but the first vote is the one counted.
-    fn equivocate(&mut self, v: ValidatorIndex, message: Message, t: SimTime) {
-        let (first, second) = match message {
-            Message::Proposal(p) => {
-                let original = self.blocks[p.value.0 as usize];
-                let twin = self.new_block(p.height, v, original.content);
-                self.splits.insert((p.height, p.round), (p.value, twin));
-                (
-                    message,
-                    Message::Proposal(crate::consensus::Proposal { value: twin, ..p }),
-                )
-            }
-            Message::Vote(vote) => match self.splits.get(&(vote.height, vote.round)) {
-                Some(&(a, b)) => (
-                    Message::Vote(Vote {
-                        value: Some(a),
-                        ..vote
-                    }),
-                    Message::Vote(Vote {
-                        value: Some(b),
-                        ..vote
-                    }),
-                ),
-                None => {
-                    self.send_to(v, message, t, |_| true);
-                    if vote.value.is_some() {
-                        let sides = std::mem::take(&mut self.second_side);
-                        let double = Vote {
-                            value: None,
-                            ..vote
-                        };
-                        self.send_to(v, Message::Vote(double), t, |dst| sides[usize::from(dst)]);
-                        self.second_side = sides;
-                        self.signed_conflict(vote, double);
-                    }
-                    return;
-                }
-            },
-        };
-        if let (Message::Vote(a), Message::Vote(b)) = (first, second) {
-            self.signed_conflict(a, b);
-        }
-        let sides = std::mem::take(&mut self.second_side);
-        if self.gossips(&first) {
-            let own = v;
-            self.spread(v, first, t, |dst| dst == own || !sides[usize::from(dst)]);
-            self.spread(v, second, t, |dst| dst == own || sides[usize::from(dst)]);
-        } else {
-            self.send_to(v, first, t, |dst| !sides[usize::from(dst)]);
-            self.send_to(v, second, t, |dst| sides[usize::from(dst)]);
-        }
-        self.second_side = sides;
-    }
-
-    /// Validator `first.validator` signed two conflicting votes and sent one to each side of the
-    /// correct validators: together, the correct validators hold the proof (as they do in
-    /// CometBFT once gossip brings both votes to one of them). Kept once per culprit.
-    fn signed_conflict(&mut self, first: Vote, second: Vote) {
-        let culprit = usize::from(first.validator);
-        let both_sides_correct = self.second_side.iter().any(|&s| s)
-            && self
-                .nodes
-                .iter()
-                .zip(&self.second_side)
-                .any(|(node, &second)| node.is_correct() && !second);
-        if both_sides_correct
-            && !self
-                .signed_conflicts
-                .iter()
-                .any(|e| usize::from(e.first.validator) == culprit)
-        {
-            self.signed_conflicts.push(Evidence { first, second });
-        }
     }
 
     /// Send `message` from `v` at `t` to every other non-silent validator `to(dst)` accepts.
@@ -1295,30 +1029,5 @@ fn summary(xs: &[f64]) -> Summary {
         p50: at(0.5),
         p99: at(0.99),
         max: sorted[sorted.len() - 1],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decisions_keep_the_latest_heights_only() {
-        let mut d = Decisions::default();
-        let total = DECISIONS_KEPT as Height + 10;
-        for h in 1..=total {
-            d.push(h, (h % 3) as Round, ValueId(h * 7), SimTime(h));
-        }
-        assert_eq!(d.recent.len(), DECISIONS_KEPT);
-        assert_eq!(d.get(10), None, "forgotten");
-        assert_eq!(d.get(11), Some((2, ValueId(77), SimTime(11))));
-        assert_eq!(
-            d.get(total),
-            Some(((total % 3) as Round, ValueId(total * 7), SimTime(total)))
-        );
-        assert_eq!(d.get(total + 1), None);
-        // Out-of-order pushes are ignored rather than misfiled.
-        d.push(total + 5, 0, ValueId(1), SimTime(0));
-        assert_eq!(d.get(total + 5), None);
     }
 }
