@@ -41,6 +41,7 @@ impl SafetyChecker {
     /// A correct validator decided `value` at `height`. `proposed` tells whether that value was
     /// really proposed at that height by its round's proposer (validity); `evidence` gives the
     /// equivocation evidence correct validators hold, consulted only when something breaks.
+    /// Returns true when this is the first correct decision at `height` (the chain's commit).
     pub fn record_decision<'e>(
         &mut self,
         validator: ValidatorIndex,
@@ -49,7 +50,7 @@ impl SafetyChecker {
         value: ValueId,
         proposed: bool,
         evidence: impl FnOnce() -> Vec<&'e Evidence>,
-    ) {
+    ) -> bool {
         if !proposed {
             self.violations.push(Violation {
                 invariant: "validity".to_string(),
@@ -70,6 +71,7 @@ impl SafetyChecker {
                         conflicting: false,
                     },
                 );
+                true
             }
             Some(d) if d.first.1 != value && !d.conflicting => {
                 d.conflicting = true;
@@ -87,8 +89,9 @@ impl SafetyChecker {
                     ),
                     culprits,
                 });
+                false
             }
-            Some(_) => {}
+            Some(_) => false,
         }
     }
 
@@ -139,9 +142,14 @@ mod tests {
     #[test]
     fn same_value_everywhere_holds() {
         let mut c = SafetyChecker::new();
-        for v in 0..4 {
-            c.record_decision(v, 1, 0, ValueId(9), true, Vec::new);
-        }
+        let firsts: Vec<bool> = (0..4)
+            .map(|v| c.record_decision(v, 1, 0, ValueId(9), true, Vec::new))
+            .collect();
+        assert_eq!(
+            firsts,
+            [true, false, false, false],
+            "only the first decision commits"
+        );
         assert!(c.agreement() && c.validity());
         assert_eq!(c.heights_decided(), 1);
     }

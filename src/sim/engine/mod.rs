@@ -34,7 +34,7 @@ use crate::workload::{BlockContent, Costs, Mempool, Work};
 use catchup::Decisions;
 use hdrhistogram::Histogram;
 use rand::seq::SliceRandom;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -84,8 +84,6 @@ pub struct Simulation {
     checker: SafetyChecker,
     /// `certificate_sent[v * n + p]`: the highest height `v` sent `p` a commit certificate for.
     certificate_sent: Vec<Height>,
-    /// Heights already committed by some correct validator (their transactions left the mempool).
-    chain_committed: BTreeSet<Height>,
     trace: TraceHash,
     events: u64,
     /// Where every processed event is written as a JSON line, if anywhere.
@@ -250,8 +248,10 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl Simulation {
-    /// Build the simulation of `scenario` from master seed `seed`.
+    /// Build the simulation of `scenario` from master seed `seed`. The scenario is validated
+    /// (as a parsed file already is): one built in code gets the same errors, never a panic.
     pub fn new(scenario: &Scenario, seed: u64) -> Result<Self, ConfigError> {
+        crate::config::validate(scenario)?;
         let err = |field: &str, message: String| ConfigError {
             origin: scenario.name.clone(),
             field: Some(field.to_string()),
@@ -259,23 +259,11 @@ impl Simulation {
             message,
         };
         let n = scenario.validators.count as usize;
-        if n == 0 || n > usize::from(u16::MAX) {
-            return Err(err(
-                "validators.count",
-                format!("must be between 1 and 65535, got {n}"),
-            ));
-        }
         let powers = scenario
             .validators
             .voting_power
             .clone()
             .unwrap_or_else(|| vec![1; n]);
-        if powers.len() != n {
-            return Err(err(
-                "validators.voting_power",
-                format!("has {} entries for {n} validators", powers.len()),
-            ));
-        }
         let validators = ValidatorSet::new(powers);
         let schedule = ProposerSchedule::new(validators.powers());
 
@@ -299,12 +287,6 @@ impl Simulation {
                 let mut chosen = chosen;
                 chosen.sort_unstable();
                 chosen.dedup();
-                if let Some(&bad) = chosen.iter().find(|&&v| usize::from(v) >= n) {
-                    return Err(err(
-                        "byzantine.validators",
-                        format!("validator {bad} does not exist ({n} validators)"),
-                    ));
-                }
                 (chosen, Some(b.behavior), nanos(b.delay))
             }
         };
@@ -390,7 +372,6 @@ impl Simulation {
             tx_size: u64::from(scenario.load.tx_size),
             checker: SafetyChecker::new(),
             certificate_sent: vec![0; n * n],
-            chain_committed: BTreeSet::new(),
             trace: TraceHash::default(),
             events: 0,
             event_log: None,
@@ -839,7 +820,7 @@ impl Simulation {
         } = self;
         // The evidence the correct validators hold between them: what each one caught itself,
         // and the conflicting votes that reached different ones.
-        checker.record_decision(v, height, round, value, proposed, || {
+        let first_at_height = checker.record_decision(v, height, round, value, proposed, || {
             nodes
                 .iter()
                 .filter(|n| n.is_correct())
@@ -847,8 +828,10 @@ impl Simulation {
                 .chain(signed_conflicts.iter())
                 .collect()
         });
+        // The first correct decision of a height commits it for the chain: its transactions
+        // leave the mempool.
         if let Some(block) = block
-            && self.chain_committed.insert(height)
+            && first_at_height
         {
             let (hist, observer) = (&mut self.tx_latency, &mut self.observer);
             let committed = self.mempool.commit(block.content, |arrival| {
