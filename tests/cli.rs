@@ -1,15 +1,10 @@
 //! The command line's contract: exit codes and clear errors for bad input, never a panic.
 
-use std::io::Write;
-use std::process::{Command, Output};
+mod support;
 
-fn ccperf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ccperf"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("ccperf runs")
-}
+use std::io::Write;
+use std::process::Output;
+use support::ccperf;
 
 fn scenario_file(name: &str, yaml: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("ccperf-cli-{}", std::process::id()));

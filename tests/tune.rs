@@ -15,9 +15,10 @@ use consensus_performance::optimize::{
 use consensus_performance::report::RunReport;
 use consensus_performance::{ConsensusMetrics, LatencyPercentiles};
 use std::path::PathBuf;
-use std::process::{Command, Output};
+mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use support::ccperf;
 
 const SILENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -389,14 +390,6 @@ fn default_output_is_named_after_the_scenario() {
     );
     assert_eq!(default_out("../a b/c"), PathBuf::from("_a_b_c.tuned.yaml"));
     assert_eq!(default_out(""), PathBuf::from("scenario.tuned.yaml"));
-}
-
-fn ccperf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ccperf"))
-        .args(args)
-        .env("CI", "true")
-        .output()
-        .expect("ccperf runs")
 }
 
 fn temp_dir(name: &str) -> PathBuf {

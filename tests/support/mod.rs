@@ -93,3 +93,12 @@ fn fnv(text: &str) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// Run the `ccperf` binary with `args` (progress bars off, as in CI).
+pub fn ccperf(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ccperf"))
+        .args(args)
+        .env("CI", "true")
+        .output()
+        .expect("ccperf runs")
+}
