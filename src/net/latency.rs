@@ -6,6 +6,7 @@
 use super::NetError;
 use crate::config::LatencySpec;
 use crate::sim::SimRng;
+use crate::sim::time::saturating_nanos;
 use rand::Rng;
 use rand_distr::{Distribution, Uniform};
 use std::time::Duration;
@@ -76,9 +77,9 @@ impl LinkLatency {
             NetError(format!("latency: {what} distribution is invalid: {e}"))
         };
         Ok(match *spec {
-            LatencySpec::Constant { mean } => LinkLatency::Constant(nanos(mean)),
+            LatencySpec::Constant { mean } => LinkLatency::Constant(saturating_nanos(mean)),
             LatencySpec::Uniform { min, max } => {
-                let (lo, hi) = (nanos(min), nanos(max));
+                let (lo, hi) = (saturating_nanos(min), saturating_nanos(max));
                 if lo > hi {
                     return Err(NetError(format!(
                         "latency: uniform min {min:?} is above max {max:?}"
@@ -95,7 +96,7 @@ impl LinkLatency {
             }
             LatencySpec::Normal { mean, stddev } => {
                 if stddev.is_zero() {
-                    LinkLatency::Constant(nanos(mean))
+                    LinkLatency::Constant(saturating_nanos(mean))
                 } else {
                     LinkLatency::Normal(
                         Gaussian::new(nanos_f64(mean), nanos_f64(stddev))
@@ -105,7 +106,7 @@ impl LinkLatency {
             }
             LatencySpec::Lognormal { mean, stddev } => {
                 if stddev.is_zero() || mean.is_zero() {
-                    LinkLatency::Constant(nanos(mean))
+                    LinkLatency::Constant(saturating_nanos(mean))
                 } else {
                     let (m, s) = (nanos_f64(mean), nanos_f64(stddev));
                     let sigma2 = libm::log(1.0 + (s * s) / (m * m));
@@ -148,11 +149,6 @@ impl LinkLatency {
             LinkLatency::Normal(_) | LinkLatency::Lognormal(_) | LinkLatency::Exponential(_) => 0,
         }
     }
-}
-
-/// A duration in whole nanoseconds, saturating.
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn nanos_f64(d: Duration) -> f64 {

@@ -6,6 +6,7 @@
 use super::NetError;
 use crate::config::PartitionSpec;
 use crate::sim::SimTime;
+use crate::sim::time::saturating_nanos;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Hop counts of every ordered pair in every epoch.
@@ -34,8 +35,12 @@ impl Routing {
             .map(|(i, p)| group_labels(i, p, n))
             .collect::<Result<Vec<_>, _>>()?;
         let mut boundaries: Vec<u64> = std::iter::once(0)
-            .chain(partitions.iter().map(|p| nanos(p.at)))
-            .chain(partitions.iter().filter_map(|p| p.heal_at.map(nanos)))
+            .chain(partitions.iter().map(|p| saturating_nanos(p.at)))
+            .chain(
+                partitions
+                    .iter()
+                    .filter_map(|p| p.heal_at.map(saturating_nanos)),
+            )
             .collect();
         boundaries.sort_unstable();
         boundaries.dedup();
@@ -111,7 +116,7 @@ impl Routing {
 
 /// Active at `t`: opened at or before `t` and not yet healed.
 fn is_active(p: &PartitionSpec, t: u64) -> bool {
-    nanos(p.at) <= t && p.heal_at.is_none_or(|h| t < nanos(h))
+    saturating_nanos(p.at) <= t && p.heal_at.is_none_or(|h| t < saturating_nanos(h))
 }
 
 /// Each validator's group in partition `index`; validators in no group share the last label.
@@ -182,8 +187,4 @@ fn hop_table(n: usize, adjacency: &[Vec<u16>], full_mesh: bool, class: &[u32]) -
         }
     }
     hops
-}
-
-fn nanos(d: std::time::Duration) -> u64 {
-    SimTime::from_duration(d).as_nanos()
 }

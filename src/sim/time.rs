@@ -4,6 +4,11 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 use std::time::Duration;
 
+/// Whole nanoseconds in `d`, saturating at `u64::MAX` (about 584 years).
+pub fn saturating_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// A point in virtual time, in nanoseconds since the simulation started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SimTime(pub u64);
@@ -31,7 +36,7 @@ impl SimTime {
 
     /// Time from a `Duration`, saturating at `SimTime::MAX`.
     pub fn from_duration(d: Duration) -> Self {
-        SimTime(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        SimTime(saturating_nanos(d))
     }
 
     /// Nanoseconds since the start.
@@ -63,10 +68,7 @@ impl SimTime {
 impl Add<Duration> for SimTime {
     type Output = SimTime;
     fn add(self, rhs: Duration) -> SimTime {
-        SimTime(
-            self.0
-                .saturating_add(u64::try_from(rhs.as_nanos()).unwrap_or(u64::MAX)),
-        )
+        SimTime(self.0.saturating_add(saturating_nanos(rhs)))
     }
 }
 

@@ -4,6 +4,7 @@
 //! lazily, to the time a block is built or committed, drawing inter-arrival times as it goes.
 
 use crate::config::CostModel;
+use crate::sim::time::saturating_nanos;
 use crate::sim::{SimRng, SimTime};
 use rand::Rng;
 use std::collections::VecDeque;
@@ -171,23 +172,19 @@ pub struct Costs {
     parallel: bool,
 }
 
-fn ns(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
 impl Costs {
     /// Costs for `model` with verification in batches of `batch_size`, spread over the cores
     /// when `parallel`.
     pub fn new(model: &CostModel, batch_size: u32, parallel: bool) -> Self {
         Costs {
             cores: u64::from(model.cores.max(1)),
-            sign: ns(model.sign),
-            verify_vote: ns(model.verify_vote),
-            build_per_tx: ns(model.build_per_tx),
-            verify_per_tx: ns(model.verify_per_tx),
-            verify_batch_overhead: ns(model.verify_batch_overhead),
-            commit_per_tx: ns(model.commit_per_tx),
-            commit_per_block: ns(model.commit_per_block),
+            sign: saturating_nanos(model.sign),
+            verify_vote: saturating_nanos(model.verify_vote),
+            build_per_tx: saturating_nanos(model.build_per_tx),
+            verify_per_tx: saturating_nanos(model.verify_per_tx),
+            verify_batch_overhead: saturating_nanos(model.verify_batch_overhead),
+            commit_per_tx: saturating_nanos(model.commit_per_tx),
+            commit_per_block: saturating_nanos(model.commit_per_block),
             batch_size: u64::from(batch_size.max(1)),
             parallel,
         }

@@ -30,6 +30,7 @@ use crate::optimize::OptimizationParameters;
 use crate::report::{
     HeightRecord, LatencyBucket, Quantiles, Resources, Rounds, RunReport, Safety, Summary,
 };
+use crate::sim::time::saturating_nanos;
 use crate::workload::{BlockContent, Costs, Mempool, Work};
 use catchup::Decisions;
 use hdrhistogram::Histogram;
@@ -243,10 +244,6 @@ impl Context for Ctx<'_> {
     }
 }
 
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
 impl Simulation {
     /// Build the simulation of `scenario` from master seed `seed`. The scenario is validated
     /// (as a parsed file already is): one built in code gets the same errors, never a panic.
@@ -287,7 +284,7 @@ impl Simulation {
                 let mut chosen = chosen;
                 chosen.sort_unstable();
                 chosen.dedup();
-                (chosen, Some(b.behavior), nanos(b.delay))
+                (chosen, Some(b.behavior), saturating_nanos(b.delay))
             }
         };
 
