@@ -286,6 +286,21 @@ pub struct NetworkSpec {
     /// Partitions that open and heal.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<PartitionSpec>,
+    /// How messages travel: CometBFT's peer-to-peer gossip, or straight from the signer.
+    pub gossip: GossipModel,
+}
+
+/// How consensus messages, blocks and transactions travel between nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GossipModel {
+    /// CometBFT's gossip layer: votes and block parts relayed peer to peer over a sparse peer
+    /// graph, per-node mempools fed by the mempool reactor, rate-limited connections.
+    Cometbft,
+    /// Every message straight from its signer to each validator over the lowest-latency path
+    /// (the analytic model: exact message delays, one shared mempool).
+    #[default]
+    Direct,
 }
 
 impl Default for NetworkSpec {
@@ -299,6 +314,7 @@ impl Default for NetworkSpec {
             loss: 0.0,
             gossip_interval: Duration::from_millis(100),
             partitions: Vec::new(),
+            gossip: GossipModel::default(),
         }
     }
 }
