@@ -1,13 +1,13 @@
-//! Where a problem is in a YAML text: turns serde_yaml errors into [`ConfigError`]s with a field
+//! Where a problem is in a YAML text: turns serde_norway errors into [`ConfigError`]s with a field
 //! path, and finds the line and column of a field named by its path (`network.partitions[0].at`).
 
 use super::ConfigError;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
-/// A serde_yaml error as a [`ConfigError`]: the parser's line and column, the field path taken
+/// A serde_norway error as a [`ConfigError`]: the parser's line and column, the field path taken
 /// from the message (`validators: missing field `count`` gives `validators.count`).
-pub(crate) fn yaml_error(origin: &str, text: &str, error: &serde_yaml::Error) -> ConfigError {
+pub(crate) fn yaml_error(origin: &str, text: &str, error: &serde_norway::Error) -> ConfigError {
     let location = error.location().map(|l| (l.line(), l.column()));
     let mut full = error.to_string();
     if let Some((line, column)) = location {
@@ -83,7 +83,7 @@ fn parse_path(field: &str) -> Option<Vec<Segment>> {
     Some(segments)
 }
 
-/// Split `"network.loss: invalid type: …"` into the serde_yaml path and the message.
+/// Split `"network.loss: invalid type: …"` into the serde_norway path and the message.
 fn split_path(full: &str) -> (Option<&str>, &str) {
     if let Some(at) = full.find(": ") {
         let candidate = &full[..at];
@@ -120,9 +120,9 @@ fn field_of(path: Option<&str>, message: &str) -> Option<String> {
 const FOUND: &str = "\u{0}field found";
 
 /// Walk the document along `path`; when the value is reached, fail on purpose so that
-/// serde_yaml stamps the error with the value's position.
+/// serde_norway stamps the error with the value's position.
 fn seek(text: &str, path: &[Segment]) -> Option<(usize, usize)> {
-    match Seek(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
+    match Seek(path).deserialize(serde_norway::Deserializer::from_str(text)) {
         Err(e) if e.to_string().contains(FOUND) => e.location().map(|l| (l.line(), l.column())),
         _ => None,
     }
@@ -193,7 +193,7 @@ impl<'de> Visitor<'de> for Seek<'_> {
             Some(Segment::Key(name)) => Some(name.as_str()),
             _ => None,
         };
-        while let Some(key) = map.next_key::<serde_yaml::Value>()? {
+        while let Some(key) = map.next_key::<serde_norway::Value>()? {
             if wanted.is_some() && key.as_str() == wanted {
                 map.next_value_seed(Seek(&self.0[1..]))?;
             } else {

@@ -79,7 +79,7 @@ impl std::error::Error for ConfigError {}
 /// validation errors carry the field path and, when the field is written in `text`, its line.
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ConfigError> {
     let scenario: Scenario =
-        serde_yaml::from_str(text).map_err(|e| locate::yaml_error(origin, text, &e))?;
+        serde_norway::from_str(text).map_err(|e| locate::yaml_error(origin, text, &e))?;
     validate(&scenario).map_err(|mut e| {
         e.origin = origin.to_string();
         if e.location.is_none() {
@@ -141,6 +141,6 @@ pub fn resolve_scenario(arg: &str) -> Result<Scenario, ConfigError> {
 
 /// The scenario as YAML; `parse_scenario(&to_yaml(s), _)` gives back `s`.
 pub fn to_yaml(scenario: &Scenario) -> String {
-    serde_yaml::to_string(scenario)
+    serde_norway::to_string(scenario)
         .unwrap_or_else(|e| format!("# the scenario could not be written as YAML: {e}\n"))
 }

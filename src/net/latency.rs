@@ -8,7 +8,7 @@ use crate::config::LatencySpec;
 use crate::sim::SimRng;
 use crate::sim::time::saturating_nanos;
 use rand::Rng;
-use rand_distr::{Distribution, Uniform};
+use rand::distr::{Distribution, Uniform};
 use std::time::Duration;
 
 /// A ready-to-sample latency distribution (parameters in nanoseconds).

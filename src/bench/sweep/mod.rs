@@ -21,7 +21,7 @@ pub use shard::Shard;
 
 use crate::config::{self, ConfigError, Scenario};
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 use std::path::Path;
 
 /// A parsed sweep file: every grid value has been checked against the base scenario.
@@ -175,7 +175,8 @@ impl SweepSpec {
             origin: origin.to_string(),
             message,
         };
-        let file: SweepFile = serde_yaml::from_str(text).map_err(|e| spec_error(e.to_string()))?;
+        let file: SweepFile =
+            serde_norway::from_str(text).map_err(|e| spec_error(e.to_string()))?;
         let base = resolve_base(&file.base, origin)?;
         let mut grid = Vec::with_capacity(file.grid.len());
         for (key, values) in file.grid {
@@ -302,7 +303,7 @@ impl SweepSpec {
     }
 
     fn base_value(&self) -> Result<Value, SweepError> {
-        serde_yaml::to_value(&self.base).map_err(|e| SweepError::Spec {
+        serde_norway::to_value(&self.base).map_err(|e| SweepError::Spec {
             origin: self.origin.clone(),
             message: format!("base scenario cannot be written back as YAML: {e}"),
         })
@@ -329,7 +330,7 @@ fn resolve_base(base: &Value, origin: &str) -> Result<Scenario, SweepError> {
             .map_err(base_error)
         }
         Value::Mapping(_) => {
-            let text = serde_yaml::to_string(base).map_err(|e| SweepError::Spec {
+            let text = serde_norway::to_string(base).map_err(|e| SweepError::Spec {
                 origin: origin.to_string(),
                 message: format!("base: {e}"),
             })?;
@@ -356,7 +357,7 @@ fn apply(base: &Value, values: &[(String, Value)], origin: &str) -> Result<Scena
         }
         set_path(&mut tree, key, value.clone())?;
     }
-    let text = serde_yaml::to_string(&tree).map_err(|e| e.to_string())?;
+    let text = serde_norway::to_string(&tree).map_err(|e| e.to_string())?;
     config::parse_scenario(&text, origin).map_err(|e| {
         let field = e.field.map(|f| format!("{f}: ")).unwrap_or_default();
         let hint = match created.as_slice() {
@@ -406,7 +407,7 @@ fn mapping_of<'v>(node: &'v mut Value, path: &[&str]) -> Result<&'v mut Mapping,
     }
 }
 
-/// serde_yaml appends the position in the generated text, which means nothing to the user.
+/// serde_norway appends the position in the generated text, which means nothing to the user.
 fn strip_location(message: &str) -> &str {
     match message.rfind(" at line ") {
         Some(i) if message[i..].contains(" column ") => &message[..i],

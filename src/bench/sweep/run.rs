@@ -347,7 +347,7 @@ impl Serialize for OrderedValues<'_> {
     }
 }
 
-fn yaml_to_json(value: &serde_yaml::Value) -> serde_json::Value {
+fn yaml_to_json(value: &serde_norway::Value) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_else(|_| serde_json::Value::String(show(value)))
 }
 
