@@ -11,6 +11,7 @@ use super::{
     Evidence, Height, Message, Proposal, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet,
     ValueId, Vote, VoteType,
 };
+use std::collections::BTreeMap;
 
 /// What the state machine needs to know about the world, read-only.
 pub trait Context {
@@ -125,10 +126,13 @@ pub struct ConsensusState {
     proposals: Vec<Proposal>,
     /// Prevotes and precommits of the current height; evidence of all heights.
     votes: VoteKeeper,
-    /// Messages of later heights, in arrival order.
-    future: Vec<Message>,
-    /// An empty buffer swapped with `future` when a height starts (keeps its capacity).
-    replay: Vec<Message>,
+    /// Messages of later heights, per height in arrival order: a height's start replays its
+    /// own messages only, so catching up many heights costs each buffered message once.
+    future: BTreeMap<Height, Vec<Message>>,
+    /// Messages in `future`.
+    future_len: usize,
+    /// Emptied buffers of replayed heights, reused (keeps their capacity).
+    spare: Vec<Vec<Message>>,
 }
 
 /// The rules of Algorithm 1 that fire once per round.
@@ -158,8 +162,9 @@ impl ConsensusState {
             fired: FiredInRound::default(),
             proposals: Vec::new(),
             votes: VoteKeeper::default(),
-            future: Vec::new(),
-            replay: Vec::new(),
+            future: BTreeMap::new(),
+            future_len: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -248,7 +253,7 @@ impl ConsensusState {
 
     /// Number of buffered messages for later heights.
     pub fn buffered(&self) -> usize {
-        self.future.len()
+        self.future_len
     }
 
     // ---- inputs ----
@@ -264,13 +269,20 @@ impl ConsensusState {
         self.start_round(ctx, 0, out);
         self.run_rules(ctx, out);
 
-        let mut pending = std::mem::take(&mut self.replay);
-        std::mem::swap(&mut pending, &mut self.future);
-        for message in pending.drain(..) {
-            // Lower heights are dropped, this one processed, later ones buffered again.
-            self.on_message(ctx, message, out);
+        // Lower heights are dropped, this one replayed; later ones stay buffered.
+        while let Some(entry) = self.future.first_entry()
+            && *entry.key() <= height
+        {
+            let (buffered_height, mut pending) = entry.remove_entry();
+            self.future_len -= pending.len();
+            if buffered_height == height {
+                for message in pending.drain(..) {
+                    self.on_message(ctx, message, out);
+                }
+            }
+            pending.clear();
+            self.spare.push(pending);
         }
-        self.replay = pending;
     }
 
     /// L17–19: the value asked for by `GetValue` arrived.
@@ -298,7 +310,12 @@ impl ConsensusState {
     fn on_message<C: Context>(&mut self, ctx: &C, message: Message, out: &mut Vec<Output>) {
         let height = message.height();
         if height > self.height {
-            self.future.push(message);
+            let spare = &mut self.spare;
+            self.future
+                .entry(height)
+                .or_insert_with(|| spare.pop().unwrap_or_default())
+                .push(message);
+            self.future_len += 1;
             return;
         }
         if height < self.height || self.height == 0 || self.step == Step::Commit {
