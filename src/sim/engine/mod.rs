@@ -43,6 +43,12 @@ use std::time::Duration;
 pub const VOTE_BYTES: u32 = 150;
 /// Bytes of a proposal message beyond its block.
 pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
+/// The least virtual time between a validator's starts of two heights, whatever
+/// `block_interval`, latency and costs are. CometBFT block times grow by at least 1 ms a height
+/// (BFT time's `timeIota`) and a proposer waits until its clock passes the previous block's
+/// time (PBTS), so no chain runs faster; without a floor a validator holding a quorum alone
+/// with `block_interval: 0s` would decide endlessly at one instant.
+pub const MIN_HEIGHT_TIME: Duration = Duration::from_millis(1);
 
 /// Run `scenario` with master seed `seed` to the end and report.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, ConfigError> {
@@ -114,6 +120,8 @@ struct Node {
     /// sent to it carries the block only when it lacks it.
     seen: [Option<ValueId>; SEEN_KEPT],
     seen_next: usize,
+    /// The earliest time it may start its next height ([`MIN_HEIGHT_TIME`] after this one).
+    next_height_at: SimTime,
 }
 
 /// Proposed values a validator remembers having seen.
@@ -309,6 +317,7 @@ impl Simulation {
                     decisions: Decisions::default(),
                     seen: [None; SEEN_KEPT],
                     seen_next: 0,
+                    next_height_at: SimTime::from_duration(MIN_HEIGHT_TIME),
                 }
             })
             .collect();
@@ -576,6 +585,16 @@ impl Simulation {
         self.queue.peek_time()
     }
 
+    /// Events queued now: the run's pending work (bounded: tests watch it on runaway cases).
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Messages of later heights the validators hold until they reach those heights.
+    pub fn buffered_messages(&self) -> usize {
+        self.nodes.iter().map(|n| n.state.buffered()).sum()
+    }
+
     fn deliver(&mut self, to: ValidatorIndex, message: Message, t: SimTime) {
         let size = self.message_size(&message);
         let node = &mut self.nodes[usize::from(to)];
@@ -650,19 +669,25 @@ impl Simulation {
                 height,
                 round,
             } => {
-                let after = match kind {
-                    TimeoutKind::Propose => self.params.timeout_propose(round),
-                    TimeoutKind::Prevote => self.params.timeout_prevote(round),
-                    TimeoutKind::Precommit => self.params.timeout_precommit(round),
-                    // A validator that already holds messages of later heights is behind the
-                    // chain: like a CometBFT node catching up, it moves on without the wait.
-                    TimeoutKind::Commit if self.nodes[usize::from(v)].state.buffered() > 0 => {
-                        Duration::ZERO
+                let at = match kind {
+                    TimeoutKind::Propose => t + self.params.timeout_propose(round),
+                    TimeoutKind::Prevote => t + self.params.timeout_prevote(round),
+                    TimeoutKind::Precommit => t + self.params.timeout_precommit(round),
+                    TimeoutKind::Commit => {
+                        let node = &mut self.nodes[usize::from(v)];
+                        // A validator that already holds messages of later heights is behind
+                        // the chain: like a CometBFT node catching up, it moves on without the
+                        // wait (the chain ahead kept the floor, so catching up ends).
+                        let at = match node.state.buffered() > 0 {
+                            true => t,
+                            false => (t + self.params.block_interval).max(node.next_height_at),
+                        };
+                        node.next_height_at = at + MIN_HEIGHT_TIME;
+                        at
                     }
-                    TimeoutKind::Commit => self.params.block_interval,
                 };
                 self.queue.push(
-                    t + after,
+                    at,
                     Event::Timeout {
                         validator: v,
                         kind,
