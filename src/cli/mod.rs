@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub mod bench;
+pub mod regions;
 pub mod report;
 pub mod serve;
 pub mod settings;
@@ -43,6 +44,8 @@ pub enum Command {
     },
     /// List the built-in scenarios.
     Scenarios,
+    /// List the cloud regions `network.regions` can place nodes in, with measured latencies.
+    Regions(regions::RegionsArgs),
     /// Run benchmark scenarios over several seeds and judge their success criteria.
     Bench(bench::BenchArgs),
     /// Run a parameter sweep (scenario × grid × seeds) into ordered JSONL.
@@ -102,6 +105,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Run(args) => run(&args),
         Command::Validate { scenario } => validate(&scenario),
         Command::Report(args) => report::report(&args),
+        Command::Regions(args) => regions::regions(&args),
         Command::Scenarios => {
             for name in config::builtin_names() {
                 let description = config::builtin_scenario(name)

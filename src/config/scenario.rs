@@ -288,6 +288,135 @@ pub struct NetworkSpec {
     pub partitions: Vec<PartitionSpec>,
     /// How messages travel: CometBFT's peer-to-peer gossip, or straight from the signer.
     pub gossip: GossipModel,
+    /// Nodes placed in named cloud regions: every hop takes half the measured median round-trip
+    /// time of its two regions (with `region_jitter`) instead of `latency`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<RegionsSpec>,
+    /// Standard deviation of a region hop's latency as a fraction of its mean (default 0.05, as
+    /// CometBFT's QA latency emulation sets with netem); only with `regions`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region_jitter: Option<f64>,
+}
+
+/// Where the nodes are: named cloud regions (`ccperf regions` lists them), validators first in
+/// index order, then full nodes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RegionsSpec {
+    /// `{ us-east-1: 30, eu-west-1: 20 }`: that many nodes in each region, in the order written.
+    Counts(Vec<(String, u32)>),
+    /// `[us-east-1, eu-west-1, ...]`: the region of each node.
+    PerNode(Vec<String>),
+    /// `{ random: [us-east-1, eu-west-1] }`: each node in one of these, drawn from the seed.
+    Random(Vec<String>),
+    /// `{ round_robin: [us-east-1, eu-west-1] }`: node `i` in the `i mod len`-th of these.
+    RoundRobin(Vec<String>),
+}
+
+impl RegionsSpec {
+    /// Every region name written, in the order written.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            RegionsSpec::Counts(counts) => counts.iter().map(|(r, _)| r.as_str()).collect(),
+            RegionsSpec::PerNode(list)
+            | RegionsSpec::Random(list)
+            | RegionsSpec::RoundRobin(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// The keys that make `regions:` a placement rule rather than counts.
+const REGIONS_RANDOM: &str = "random";
+const REGIONS_ROUND_ROBIN: &str = "round_robin";
+
+/// What `regions:` may be, for error messages.
+const REGIONS_EXPECTED: &str = "a map of node counts per region (`{ us-east-1: 30, eu-west-1: 20 }`), \
+     a list with one region per node, `{ random: [regions] }` or `{ round_robin: [regions] }`";
+
+impl Serialize for RegionsSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            RegionsSpec::Counts(counts) => {
+                let mut map = s.serialize_map(Some(counts.len()))?;
+                for (region, count) in counts {
+                    map.serialize_entry(region, count)?;
+                }
+                map.end()
+            }
+            RegionsSpec::PerNode(list) => list.serialize(s),
+            RegionsSpec::Random(list) | RegionsSpec::RoundRobin(list) => {
+                let key = if matches!(self, RegionsSpec::Random(_)) {
+                    REGIONS_RANDOM
+                } else {
+                    REGIONS_ROUND_ROBIN
+                };
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(key, list)?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RegionsSpec {
+    /// By hand: a map is counts unless its one key is `random` or `round_robin`; counts keep
+    /// the order written (it decides which nodes go where) and a region may appear once.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RegionsVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for RegionsVisitor {
+            type Value = RegionsSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(REGIONS_EXPECTED)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RegionsSpec, A::Error> {
+                let mut list = Vec::new();
+                while let Some(region) = seq.next_element::<String>()? {
+                    list.push(region);
+                }
+                Ok(RegionsSpec::PerNode(list))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RegionsSpec, A::Error> {
+                use serde::de::Error;
+                let mut counts: Vec<(String, u32)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == REGIONS_RANDOM || key == REGIONS_ROUND_ROBIN {
+                        let list = map.next_value::<Vec<String>>()?;
+                        if !counts.is_empty() || map.next_key::<String>()?.is_some() {
+                            return Err(A::Error::custom(format!(
+                                "`{key}` takes the list of regions to place nodes in and stands \
+                                 alone: write `regions: {{ {key}: [us-east-1, eu-west-1] }}`"
+                            )));
+                        }
+                        return Ok(if key == REGIONS_RANDOM {
+                            RegionsSpec::Random(list)
+                        } else {
+                            RegionsSpec::RoundRobin(list)
+                        });
+                    }
+                    let count = map.next_value::<u32>()?;
+                    if counts.iter().any(|(r, _)| *r == key) {
+                        return Err(A::Error::custom(format!(
+                            "region `{key}` is listed twice: give each region's node count once"
+                        )));
+                    }
+                    counts.push((key, count));
+                }
+                Ok(RegionsSpec::Counts(counts))
+            }
+        }
+
+        d.deserialize_any(RegionsVisitor)
+    }
 }
 
 /// How consensus messages, blocks and transactions travel between nodes.
@@ -315,6 +444,8 @@ impl Default for NetworkSpec {
             gossip_interval: Duration::from_millis(100),
             partitions: Vec::new(),
             gossip: GossipModel::default(),
+            regions: None,
+            region_jitter: None,
         }
     }
 }

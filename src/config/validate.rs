@@ -3,7 +3,7 @@
 
 use super::{
     ByzantineSpec, ConfigError, CostsSpec, LatencySpec, LoadSpec, NetworkSpec, PartitionSpec,
-    Scenario, Topology, ValidatorsSpec,
+    RegionsSpec, Scenario, Topology, ValidatorsSpec,
 };
 use crate::optimize::{OptimizationParameters, PerformanceTargets};
 use std::time::Duration;
@@ -124,6 +124,7 @@ fn check_validators(v: &ValidatorsSpec) -> Checked {
 fn check_network(n: &NetworkSpec, count: u32, duration: Duration) -> Checked {
     check_topology(n, count)?;
     check_latency(&n.latency)?;
+    check_regions(n, count)?;
     if let Some(b) = n.bandwidth_mbps
         && !(b.is_finite() && b > 0.0)
     {
@@ -316,6 +317,121 @@ fn check_latency(latency: &LatencySpec) -> Checked {
         )),
         _ => Ok(()),
     }
+}
+
+/// `regions` names known regions and places exactly the scenario's nodes; it replaces `latency`.
+fn check_regions(n: &NetworkSpec, nodes: u32) -> Checked {
+    let Some(regions) = &n.regions else {
+        if n.region_jitter.is_some() {
+            return Err(refuse(
+                "network.region_jitter",
+                "`region_jitter` is only used with `regions`: remove it or place the nodes \
+                 in regions",
+            ));
+        }
+        return Ok(());
+    };
+    if n.latency != LatencySpec::default() {
+        return Err(refuse(
+            "network.latency",
+            "`latency` and `regions` are both set: with regions every hop takes the measured \
+             latency of its two regions, so remove `latency` (or `regions`)",
+        ));
+    }
+    if let Some(jitter) = n.region_jitter
+        && !(jitter.is_finite() && (0.0..=1.0).contains(&jitter))
+    {
+        return Err(refuse(
+            "network.region_jitter",
+            format!(
+                "{jitter}: the jitter is the standard deviation of a hop's latency as a fraction \
+                 of its mean, from 0 to 1 (default 0.05)"
+            ),
+        ));
+    }
+    let matrix = crate::net::regions::matrix();
+    let unknown = |field: String, name: &str| {
+        refuse(
+            field,
+            format!(
+                "unknown region `{name}`; the known regions are {} (`ccperf regions` lists \
+                 them with their latencies)",
+                matrix.known()
+            ),
+        )
+    };
+    let placed: u64 = match regions {
+        RegionsSpec::Counts(counts) => {
+            if counts.is_empty() {
+                return Err(refuse(
+                    "network.regions",
+                    "no regions: give the node count of each region, like \
+                     `{ us-east-1: 30, eu-west-1: 20 }`",
+                ));
+            }
+            for (name, count) in counts {
+                let field = format!("network.regions.{name}");
+                if matrix.index(name).is_none() {
+                    return Err(unknown(field, name));
+                }
+                if *count == 0 {
+                    return Err(refuse(
+                        field,
+                        format!("0 nodes in `{name}`: remove the region or give it nodes"),
+                    ));
+                }
+            }
+            counts.iter().map(|(_, c)| u64::from(*c)).sum()
+        }
+        RegionsSpec::PerNode(list) => {
+            if let Some((i, name)) = list
+                .iter()
+                .enumerate()
+                .find(|(_, r)| matrix.index(r).is_none())
+            {
+                return Err(unknown(format!("network.regions[{i}]"), name));
+            }
+            list.len() as u64
+        }
+        RegionsSpec::Random(list) | RegionsSpec::RoundRobin(list) => {
+            let key = if matches!(regions, RegionsSpec::Random(_)) {
+                "random"
+            } else {
+                "round_robin"
+            };
+            if list.is_empty() {
+                return Err(refuse(
+                    format!("network.regions.{key}"),
+                    "an empty list: name the regions to place the nodes in",
+                ));
+            }
+            for (i, name) in list.iter().enumerate() {
+                let field = format!("network.regions.{key}[{i}]");
+                if matrix.index(name).is_none() {
+                    return Err(unknown(field, name));
+                }
+                if list[..i].contains(name) {
+                    return Err(refuse(field, format!("region `{name}` is listed twice")));
+                }
+            }
+            return Ok(());
+        }
+    };
+    if placed != u64::from(nodes) {
+        let form = if matches!(regions, RegionsSpec::PerNode(_)) {
+            "lists"
+        } else {
+            "counts"
+        };
+        return Err(refuse(
+            "network.regions",
+            format!(
+                "{form} {placed} nodes but the scenario has {nodes} ({nodes} validators): \
+                 place every node exactly once, validators first, then full nodes"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_partition(i: usize, p: &PartitionSpec, count: u32, duration: Duration) -> Checked {

@@ -53,7 +53,17 @@ impl Gaussian {
         })
     }
 
-    fn sample(&mut self, rng: &mut SimRng) -> f64 {
+    /// The standard normal (mean 0, standard deviation 1).
+    pub(super) fn standard() -> Self {
+        Gaussian {
+            mean: 0.0,
+            sd: 1.0,
+            spare: None,
+        }
+    }
+
+    /// One draw.
+    pub(super) fn sample(&mut self, rng: &mut SimRng) -> f64 {
         if let Some(z) = self.spare.take() {
             return self.mean + self.sd * z;
         }

@@ -2,16 +2,19 @@
 //! order, partitions that open and heal, and gossip resends.
 //!
 //! A message from `src` to `dst` takes the fewest-hop path over the links no active partition
-//! cuts (every link has the same latency distribution, so that is the lowest-latency path).
-//! Its delay is one latency sample per hop plus, per hop, the serialisation time of its bytes.
+//! cuts (with one latency distribution on every link, that is the lowest-latency path; with
+//! `regions`, ties go to the lower-numbered neighbour). Its delay is one latency sample per hop
+//! (per pair of regions with `regions`) plus, per hop, the serialisation time of its bytes.
 //! A transmission blocked by a partition or lost (probability `1 - (1 - loss)^hops`) is sent
 //! again one gossip interval later, until it gets through.
 
 mod latency;
+pub mod regions;
 mod routing;
 mod topology;
 
 pub use latency::LinkLatency;
+pub use regions::{RegionDelays, RegionMatrix};
 
 use crate::config::{NetworkSpec, Topology};
 use crate::sim::{SimRng, SimTime};
@@ -37,12 +40,21 @@ pub struct Delivery {
     pub attempts: u32,
 }
 
-/// The network between `n` validators.
+/// How long one hop takes.
+#[derive(Debug)]
+enum HopDelays {
+    /// The same distribution on every link.
+    Link(LinkLatency),
+    /// Per pair of nodes, from the regions they are placed in.
+    Regions(RegionDelays),
+}
+
+/// The network between `n` nodes (validators, then full nodes).
 #[derive(Debug)]
 pub struct Network {
     n: usize,
     edges: Vec<(u16, u16)>,
-    latency: LinkLatency,
+    delays: HopDelays,
     mean_latency_ns: u64,
     routing: Routing,
     /// Serialisation time per byte in nanoseconds; `None` is unlimited bandwidth.
@@ -56,7 +68,8 @@ pub struct Network {
 }
 
 impl Network {
-    /// Build the topology (random_regular draws from `topology_rng`) and the routing of every
+    /// Build the topology of `n` nodes (random_regular draws from `topology_rng`), place them in
+    /// their regions (`random` placement draws from `topology_rng` next) and route every
     /// partition epoch.
     pub fn new(
         spec: &NetworkSpec,
@@ -84,19 +97,30 @@ impl Network {
                 )));
             }
         };
-        let latency = LinkLatency::new(&spec.latency)?;
         let edges = topology::build_edges(spec, n, topology_rng)?;
+        let delays = match &spec.regions {
+            None => HopDelays::Link(LinkLatency::new(&spec.latency)?),
+            Some(regions) => HopDelays::Regions(RegionDelays::new(
+                regions,
+                spec.region_jitter.unwrap_or(regions::DEFAULT_JITTER),
+                n,
+                topology_rng,
+            )?),
+        };
         let adjacency = topology::adjacency(n, &edges);
+        let full_mesh = spec.topology == Topology::FullMesh;
         let routing = Routing::new(
             n,
             &adjacency,
-            spec.topology == Topology::FullMesh,
+            full_mesh,
             &spec.partitions,
+            // Region hops differ by pair: a multi-hop path needs its nodes, not only its length.
+            spec.regions.is_some() && !full_mesh,
         )?;
         Ok(Network {
             n,
             edges,
-            latency,
+            delays,
             mean_latency_ns: SimTime::from_duration(spec.latency.mean()).as_nanos(),
             routing,
             nanos_per_byte,
@@ -156,13 +180,35 @@ impl Network {
             now
         };
         let (sent, hops, attempts) = self.first_successful_attempt(link, start, rng)?;
-        let mut travel = serialisation.saturating_mul(u64::from(hops));
-        for _ in 0..hops {
-            travel = travel.saturating_add(self.latency.sample(rng));
-        }
+        let travel = serialisation
+            .saturating_mul(u64::from(hops))
+            .saturating_add(self.path_latency(s, d, hops, sent, rng));
         let at = sent.plus_nanos(travel).max(self.last_arrival[link]);
         self.last_arrival[link] = at;
         Some(Delivery { at, attempts })
+    }
+
+    /// One latency sample for a direct connection from node `a` to node `b` (one hop, whatever
+    /// the topology): the link distribution, or the pair's region latency. Nanoseconds; 0 from
+    /// a node to itself or for a node that does not exist.
+    #[inline]
+    pub fn hop_latency_ns(&mut self, a: u16, b: u16, rng: &mut SimRng) -> u64 {
+        let (a, b) = (usize::from(a), usize::from(b));
+        if a == b || a >= self.n || b >= self.n {
+            return 0;
+        }
+        match &mut self.delays {
+            HopDelays::Link(latency) => latency.sample(rng),
+            HopDelays::Regions(regions) => regions.sample(a, b, rng),
+        }
+    }
+
+    /// The cloud region node `v` is in, when the network has regions.
+    pub fn region_of(&self, v: u16) -> Option<&'static str> {
+        match &self.delays {
+            HopDelays::Link(_) => None,
+            HopDelays::Regions(regions) => regions.region_of(usize::from(v)),
+        }
     }
 
     /// The gossip resend interval, nanoseconds.
@@ -205,15 +251,30 @@ impl Network {
     /// Mean one-way latency from `src` to `dst` at time zero, without serialisation or loss.
     pub fn mean_latency(&self, src: u16, dst: u16) -> Option<Duration> {
         let hops = self.hops(src, dst)?;
-        Some(Duration::from_nanos(
-            self.mean_latency_ns.saturating_mul(u64::from(hops)),
-        ))
+        let nanos = match &self.delays {
+            HopDelays::Link(_) => self.mean_latency_ns.saturating_mul(u64::from(hops)),
+            HopDelays::Regions(regions) => {
+                let (s, d) = (usize::from(src), usize::from(dst));
+                let mut total = 0.0;
+                let mut at = s;
+                for _ in 0..hops {
+                    let next = self.next_on_path(0, at, d, hops);
+                    total += regions.mean_nanos(at, next);
+                    at = next;
+                }
+                total.round() as u64
+            }
+        };
+        Some(Duration::from_nanos(nanos))
     }
 
-    /// The smallest delay any message between two validators can have: one hop at the
+    /// The smallest delay any message between two nodes can have: one hop at the
     /// distribution's floor (a lower bound for the optimizer).
     pub fn min_latency(&self) -> Duration {
-        Duration::from_nanos(self.latency.min_nanos())
+        Duration::from_nanos(match &self.delays {
+            HopDelays::Link(latency) => latency.min_nanos(),
+            HopDelays::Regions(regions) => regions.min_nanos(),
+        })
     }
 
     /// Time to put `size` bytes on one link (zero with unlimited bandwidth).
@@ -268,6 +329,51 @@ impl Network {
             if t >= self.routing.end_of(epoch) {
                 epoch = self.routing.epoch_at(SimTime(t));
             }
+        }
+    }
+
+    /// Latency of the `hops` hops from `s` to `d` of a transmission sent at `sent`: one draw
+    /// per hop, from the link distribution or from each hop's pair of regions.
+    #[inline]
+    fn path_latency(
+        &mut self,
+        s: usize,
+        d: usize,
+        hops: u16,
+        sent: SimTime,
+        rng: &mut SimRng,
+    ) -> u64 {
+        let epoch = match &self.delays {
+            HopDelays::Regions(_) if hops > 1 => self.routing.epoch_at(sent),
+            _ => 0,
+        };
+        let mut travel = 0u64;
+        let mut at = s;
+        for _ in 0..hops {
+            let delay = match &mut self.delays {
+                HopDelays::Link(latency) => latency.sample(rng),
+                HopDelays::Regions(regions) => {
+                    let next = if hops == 1 {
+                        d
+                    } else {
+                        usize::from(self.routing.next_hop(epoch, at * self.n + d))
+                    };
+                    let delay = regions.sample(at, next, rng);
+                    at = next;
+                    delay
+                }
+            };
+            travel = travel.saturating_add(delay);
+        }
+        travel
+    }
+
+    /// The node after `at` on the path to `d` in `epoch` (`d` itself for a one-hop path).
+    fn next_on_path(&self, epoch: usize, at: usize, d: usize, hops: u16) -> usize {
+        if hops == 1 {
+            d
+        } else {
+            usize::from(self.routing.next_hop(epoch, at * self.n + d))
         }
     }
 

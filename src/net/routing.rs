@@ -1,7 +1,8 @@
 //! Routing per partition epoch. The times where the set of active partitions changes split
-//! time into epochs; in each, messages take the lowest-latency path over the links no active
-//! partition cuts. Every link has the same latency distribution, so the lowest-latency path is
-//! the one with the fewest hops, and only its hop count matters to a message.
+//! time into epochs; in each, messages take the fewest-hop path over the links no active
+//! partition cuts. With one latency distribution on every link that is the lowest-latency path
+//! and only its hop count matters; with regions (a latency per pair) the path's nodes matter
+//! too, so the first hop of every path is kept as well.
 
 use super::NetError;
 use crate::config::PartitionSpec;
@@ -18,16 +19,21 @@ pub struct Routing {
     table_of: Vec<usize>,
     /// Hop count `hops[src * n + dst]`; 0 when `dst` cannot be reached (or `src == dst`).
     tables: Vec<Vec<u16>>,
+    /// First hop `next[src * n + dst]` of a fewest-hop path, per table; empty unless paths
+    /// were asked for.
+    next: Vec<Vec<u16>>,
 }
 
 impl Routing {
     /// Routing for every epoch of `partitions` over the graph `adjacency` (`full_mesh` lets
-    /// it skip the path search: in a full mesh reachable means one hop).
+    /// it skip the path search: in a full mesh reachable means one hop); `paths` keeps the
+    /// first hop of every path too (see [`Routing::next_hop`]).
     pub fn new(
         n: usize,
         adjacency: &[Vec<u16>],
         full_mesh: bool,
         partitions: &[PartitionSpec],
+        paths: bool,
     ) -> Result<Routing, NetError> {
         let labels = partitions
             .iter()
@@ -49,6 +55,7 @@ impl Routing {
             starts: Vec::new(),
             table_of: Vec::new(),
             tables: Vec::new(),
+            next: Vec::new(),
         };
         let mut active_sets: Vec<Vec<usize>> = Vec::new();
         for &start in &boundaries {
@@ -70,9 +77,9 @@ impl Routing {
                 Some(t) => t,
                 None => {
                     let class = classes(n, &active, &labels);
-                    routing
-                        .tables
-                        .push(hop_table(n, adjacency, full_mesh, &class));
+                    let (hops, next) = hop_table(n, adjacency, full_mesh, &class, paths);
+                    routing.tables.push(hops);
+                    routing.next.push(next);
                     active_sets.push(active);
                     routing.tables.len() - 1
                 }
@@ -104,6 +111,13 @@ impl Routing {
     #[inline]
     pub fn hops(&self, e: usize, link: usize) -> u16 {
         self.tables[self.table_of[e]][link]
+    }
+
+    /// The first hop of the path of `link = src * n + dst` in epoch `e`: a neighbour of `src`
+    /// one hop closer to `dst`. Only for a routing built with `paths` and a reachable link.
+    #[inline]
+    pub fn next_hop(&self, e: usize, link: usize) -> u16 {
+        self.next[self.table_of[e]][link]
     }
 
     /// The first epoch after `e` in which `link` is reachable, with its start time.
@@ -155,8 +169,15 @@ fn classes(n: usize, active: &[usize], labels: &[Vec<u32>]) -> Vec<u32> {
         .collect()
 }
 
-/// Fewest hops between every ordered pair over links inside a class (0 = unreachable).
-fn hop_table(n: usize, adjacency: &[Vec<u16>], full_mesh: bool, class: &[u32]) -> Vec<u16> {
+/// Fewest hops between every ordered pair over links inside a class (0 = unreachable), and
+/// with `paths` the first hop of each such path (empty without).
+fn hop_table(
+    n: usize,
+    adjacency: &[Vec<u16>],
+    full_mesh: bool,
+    class: &[u32],
+    paths: bool,
+) -> (Vec<u16>, Vec<u16>) {
     let mut hops = vec![0u16; n * n];
     if full_mesh {
         for s in 0..n {
@@ -166,25 +187,31 @@ fn hop_table(n: usize, adjacency: &[Vec<u16>], full_mesh: bool, class: &[u32]) -
                 }
             }
         }
-        return hops;
+        return (hops, Vec::new());
     }
+    let mut next = if paths { vec![0u16; n * n] } else { Vec::new() };
     let mut queue = VecDeque::with_capacity(n);
     let mut seen = vec![false; n];
     for s in 0..n {
         seen.iter_mut().for_each(|x| *x = false);
         seen[s] = true;
-        queue.push_back((s, 0u16));
-        while let Some((u, h)) = queue.pop_front() {
+        // (node, hops from s, first hop from s toward it)
+        queue.push_back((s, 0u16, 0u16));
+        while let Some((u, h, first)) = queue.pop_front() {
             for &w in &adjacency[u] {
-                let w = usize::from(w);
-                if !seen[w] && class[w] == class[s] {
-                    seen[w] = true;
+                let wi = usize::from(w);
+                if !seen[wi] && class[wi] == class[s] {
+                    seen[wi] = true;
                     let hw = h.saturating_add(1);
-                    hops[s * n + w] = hw;
-                    queue.push_back((w, hw));
+                    hops[s * n + wi] = hw;
+                    let first_w = if u == s { w } else { first };
+                    if paths {
+                        next[s * n + wi] = first_w;
+                    }
+                    queue.push_back((wi, hw, first_w));
                 }
             }
         }
     }
-    hops
+    (hops, next)
 }

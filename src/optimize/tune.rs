@@ -22,7 +22,7 @@ use super::{
     OptimizeError, Parameter, ParameterValue, PerformanceTargets, Strategy, score,
 };
 use crate::bench;
-use crate::config::{LatencySpec, Scenario, Topology};
+use crate::config::{LatencySpec, RegionsSpec, Scenario, Topology};
 use crate::metrics::ConsensusMetrics;
 use crate::report::RunReport;
 use crate::sim::{PROPOSAL_OVERHEAD_BYTES, Stream, rng};
@@ -435,7 +435,10 @@ struct MessageDelay {
 fn message_delay(scenario: &Scenario, seeds: &[u64], mean_txs: f64) -> MessageDelay {
     let net = &scenario.network;
     let n = scenario.validators.count as usize;
-    let (per_hop, bounded_hop) = hop_delay(&net.latency);
+    let (per_hop, bounded_hop) = match &net.regions {
+        Some(regions) => region_hop_delay(regions, net.region_jitter),
+        None => hop_delay(&net.latency),
+    };
     let block_bytes =
         f64::from(PROPOSAL_OVERHEAD_BYTES) + mean_txs * f64::from(scenario.load.tx_size);
     let serialisation = match net.bandwidth_mbps {
@@ -458,6 +461,14 @@ fn message_delay(scenario: &Scenario, seeds: &[u64], mean_txs: f64) -> MessageDe
         delay: Duration::try_from_secs_f64(seconds).unwrap_or(super::bounds::MAX_DURATION),
         bounded: bounded_hop && net.loss == 0.0,
     }
+}
+
+/// The 99th percentile of a hop between the two farthest regions (the maximum without
+/// jitter), and whether it is a maximum.
+fn region_hop_delay(regions: &RegionsSpec, jitter: Option<f64>) -> (Duration, bool) {
+    let jitter = jitter.unwrap_or(crate::net::regions::DEFAULT_JITTER);
+    let farthest = crate::net::regions::farthest_one_way(regions).unwrap_or_default();
+    (farthest.mul_f64(1.0 + Z99 * jitter), jitter == 0.0)
 }
 
 /// One hop's maximum (bounded distributions) or 99th percentile, and whether it is a maximum.
