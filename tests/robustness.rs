@@ -6,6 +6,8 @@ use consensus_performance::sim;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 const BASE: &str = r#"
@@ -166,4 +168,163 @@ fn mutated_scenarios_are_refused_or_run_but_never_panic() {
         ran >= 15 && refused >= 100,
         "{ran} ran, {refused} refused: the mutations should exercise both"
     );
+}
+
+/// Runs ccperf with `args`, killing it (and failing) after 30 s: these inputs used to hang.
+fn ccperf_bounded(args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_ccperf"))
+        .args(args)
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ccperf starts");
+    let id = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(output) => output.expect("ccperf ran"),
+        Err(_) => {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            panic!("ccperf {args:?} did not finish within 30 s");
+        }
+    }
+}
+
+/// Exit code 2 and a message on stderr containing `wanted`.
+fn refused(args: &[&str], wanted: &str) {
+    let out = ccperf_bounded(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+}
+
+fn scratch(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ccperf-robust-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+#[test]
+fn endless_devices_as_input_are_refused_by_size() {
+    for device in ["/dev/zero", "/dev/urandom"] {
+        refused(
+            &["run", device],
+            &format!("{device}: scenario file is larger than 1 MiB"),
+        );
+        refused(&["validate", device], "larger than 1 MiB");
+    }
+    refused(
+        &["config", "--config", "/dev/urandom"],
+        "/dev/urandom: cannot read settings file: larger than 1 MiB",
+    );
+    refused(
+        &["sweep", "/dev/zero"],
+        "/dev/zero: cannot read the sweep file: larger than 1 MiB",
+    );
+}
+
+#[test]
+fn a_large_regular_file_is_refused_before_it_is_read() {
+    let dir = scratch("large");
+    let big = dir.join("big.yaml");
+    let mut text = "duration: 10s\nvalidators: { count: 4 }\n".to_string();
+    while text.len() <= 1 << 20 {
+        text.push_str("# padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&big, text).expect("write");
+    refused(&["run", big.to_str().expect("utf-8")], "larger than 1 MiB");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn deeply_nested_files_are_refused_before_parsing() {
+    let dir = scratch("nested");
+    // 160 KB of nested mappings (this took a minute to refuse when it reached the parser).
+    let mut block = String::new();
+    let mut depth = 0;
+    while block.len() < 160_000 {
+        block.push_str(&" ".repeat(depth));
+        block.push_str("a:\n");
+        depth += 1;
+    }
+    let flow = format!(
+        "duration: {}1{}\n",
+        "{a: ".repeat(40_000),
+        "}".repeat(40_000)
+    );
+    for (name, text) in [("block.yaml", block), ("flow.yaml", flow)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        let path = path.to_str().expect("utf-8");
+        refused(&["validate", path], "nested deeper than 32 levels");
+        refused(&["run", path], &format!("{path}:"));
+        let sweep = dir.join(format!("sweep-{name}"));
+        std::fs::write(&sweep, format!("base: {path}\n")).expect("write");
+        refused(
+            &["sweep", sweep.to_str().expect("utf-8")],
+            "nested deeper than 32 levels",
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn jobs_beyond_the_cap_are_refused_before_any_run() {
+    let dir = scratch("jobs");
+    let sweep = dir.join("sweep.yaml");
+    std::fs::write(
+        &sweep,
+        "base: baseline\ngrid: { validators.count: [4, 5] }\n",
+    )
+    .expect("write");
+    let out = dir.join("out.jsonl");
+    let sweep = sweep.to_str().expect("utf-8");
+    let out_arg = out.to_str().expect("utf-8");
+    for jobs in ["100000", "1025", "0"] {
+        refused(
+            &["sweep", sweep, "--out", out_arg, "--jobs", jobs],
+            &format!("--jobs {jobs}: use from 1 to 1024 worker threads"),
+        );
+        assert!(
+            !out.exists(),
+            "nothing is written when --jobs {jobs} is refused"
+        );
+    }
+    refused(&["bench", "baseline", "--jobs", "5000"], "--jobs 5000");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn validate_and_run_agree_on_random_regular_degree_one() {
+    let dir = scratch("degree");
+    for (count, degree, valid) in [(2, 1, true), (4, 1, false), (6, 1, false), (4, 2, true)] {
+        let path = dir.join(format!("d{count}-{degree}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "duration: 2s\nvalidators: {{ count: {count} }}\nnetwork: {{ topology: random_regular, degree: {degree}, gossip: direct }}\ncosts: none\n"
+            ),
+        )
+        .expect("write");
+        let path = path.to_str().expect("utf-8");
+        let checked = ccperf_bounded(&["validate", path]);
+        let ran = ccperf_bounded(&["run", path, "--json"]);
+        let expected = if valid { 0 } else { 2 };
+        assert_eq!(
+            checked.status.code(),
+            Some(expected),
+            "validate {count}/{degree}"
+        );
+        assert_eq!(ran.status.code(), Some(expected), "run {count}/{degree}");
+        if !valid {
+            let stderr = String::from_utf8_lossy(&checked.stderr);
+            assert!(stderr.contains("network.degree: degree 1 with"), "{stderr}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
 }

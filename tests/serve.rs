@@ -204,7 +204,7 @@ fn serve_refuses_a_bad_address_and_a_bad_speed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("127.0.0.1:notaport"), "{stderr}");
-    for speed in ["0", "-2", "inf"] {
+    for speed in ["0", "-2", "inf", "1e308"] {
         let out = run_bounded(&["serve", "baseline", "--speed", speed]);
         assert_eq!(out.status.code(), Some(2), "--speed {speed}");
     }
@@ -379,4 +379,191 @@ fn temp_path(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ccperf-serve-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     dir.join(name)
+}
+
+/// Sends `request` raw on a fresh connection and reads the whole answer (the server closes).
+fn raw(address: SocketAddr, request: &str) -> Result<String, String> {
+    let timeout = Duration::from_secs(5);
+    let mut stream =
+        TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
+/// Reads one response off a keep-alive connection: (status, body), by its Content-Length.
+fn read_response(reader: &mut BufReader<TcpStream>) -> Result<(u16, String), String> {
+    let mut status_line = String::new();
+    reader
+        .read_line(&mut status_line)
+        .map_err(|e| format!("status: {e}"))?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).map_err(|e| e.to_string())?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().map_err(|_| format!("{line:?}"))?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).map_err(|e| e.to_string())?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[test]
+fn an_oversized_content_length_is_refused_and_serving_goes_on() -> Result<(), String> {
+    let (mut server, address) = serve(&["baseline", "--listen", "127.0.0.1:0"])?;
+    let answer = raw(
+        address,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
+    )?;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(answer.contains("Connection: close"), "{answer}");
+    let chunked = raw(
+        address,
+        "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n",
+    )?;
+    assert!(chunked.starts_with("HTTP/1.1 413 "), "{chunked}");
+    let huge_head = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    let refused = raw(address, &huge_head)?;
+    assert!(refused.starts_with("HTTP/1.1 431 "), "{refused}");
+    assert_eq!(
+        server.0.try_wait().map_err(|e| e.to_string())?,
+        None,
+        "serve is still running"
+    );
+    let (status, _, body) = get(address, "/metrics")?;
+    assert_eq!(status, 200);
+    assert!(body.contains("cometbft_consensus_height"), "{body}");
+    Ok(())
+}
+
+#[test]
+fn keep_alive_answers_many_requests_on_one_connection() -> Result<(), String> {
+    let (_server, address) = serve(&["baseline", "--listen", "127.0.0.1:0", "--speed", "20"])?;
+    let stream =
+        TcpStream::connect_timeout(&address, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(stream);
+    for i in 0..20 {
+        let path = if i % 2 == 0 { "/metrics" } else { "/" };
+        write!(writer, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").map_err(|e| e.to_string())?;
+        let (status, body) = read_response(&mut reader)?;
+        assert_eq!(status, 200, "request {i}");
+        assert!(
+            body.contains(if i % 2 == 0 {
+                "cometbft_consensus_height"
+            } else {
+                "seed"
+            }),
+            "request {i}: {body}"
+        );
+    }
+    // Two requests in one write (pipelined) get two answers in order.
+    write!(
+        writer,
+        "GET /nope HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    assert_eq!(read_response(&mut reader)?.0, 404);
+    assert_eq!(read_response(&mut reader)?.0, 200);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).map_err(|e| e.to_string())?;
+    assert!(rest.is_empty(), "closed after `Connection: close`");
+    Ok(())
+}
+
+/// Threads of process `pid`, from /proc (Linux).
+fn threads_of(pid: u32) -> Option<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+#[test]
+fn idle_connections_are_capped_and_closed() -> Result<(), String> {
+    let (server, address) = serve(&[
+        "baseline",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-connections",
+        "8",
+        "--keep-alive",
+        "0.5",
+    ])?;
+    // main, pacing and accepting threads; a connection thread may not have ended yet.
+    let baseline = 4;
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        let stream = TcpStream::connect_timeout(&address, Duration::from_secs(5))
+            .map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .map_err(|e| e.to_string())?;
+        idle.push(stream);
+    }
+    // The connections past the cap are answered 503 and closed at once; the first 8 are held
+    // until they idle out. Every one of the 40 ends: read_to_end returns within the timeout.
+    let mut busy = 0;
+    for stream in &mut idle {
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .map_err(|e| format!("an idle connection was not closed: {e}"))?;
+        if answer.starts_with("HTTP/1.1 503 ") {
+            busy += 1;
+        } else {
+            assert_eq!(answer, "", "an idle connection is closed without an answer");
+        }
+    }
+    assert!(
+        busy >= 32,
+        "{busy} of 40 connections refused beyond the cap of 8"
+    );
+    if let Some(peak) = threads_of(server.0.id()) {
+        assert!(
+            peak <= baseline + 8,
+            "{peak} threads with 40 connections open"
+        );
+    }
+    // The cap frees up as connections close: new requests are served.
+    let started = Instant::now();
+    let status = loop {
+        let (status, _, _) = get(address, "/metrics")?;
+        if status == 200 || started.elapsed() > Duration::from_secs(10) {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status, 200);
+    if let Some(after) = threads_of(server.0.id()) {
+        assert!(
+            after <= baseline,
+            "{after} threads after the idle connections closed"
+        );
+    }
+    Ok(())
 }

@@ -10,22 +10,19 @@
 use super::{EXIT_BAD_INPUT, bad_input, load};
 use crate::config::Scenario;
 use crate::export::PrometheusExporter;
+use crate::export::http;
 use crate::monitor::Anomaly;
 use crate::sim::{SimTime, Simulation};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use tiny_http::{Header, Method, Request, Response, Server};
 
 /// The content type of the classic Prometheus text format served on `/metrics`.
 pub const TEXT_FORMAT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Longest the pacing thread sleeps at once, so a changed speed of events shows promptly.
 const MAX_SLEEP: Duration = Duration::from_millis(50);
-
-/// How long the HTTP loop waits for a request before checking `--exit-after`.
-const POLL: Duration = Duration::from_millis(50);
 
 /// Arguments of `ccperf serve`.
 #[derive(Debug, clap::Args)]
@@ -36,7 +33,7 @@ pub struct ServeArgs {
     /// stderr). CometBFT serves its metrics on port 26660.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:26660")]
     pub listen: String,
-    /// Virtual seconds per wall-clock second (1 = real time; must be positive).
+    /// Virtual seconds per wall-clock second (1 = real time; from 0.001 to 1000000).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
     /// Master seed (default: the scenario's `seed`).
@@ -50,6 +47,24 @@ pub struct ServeArgs {
     /// interrupted).
     #[arg(long, value_name = "SECONDS", value_parser = parse_exit_after)]
     pub exit_after: Option<f64>,
+    /// Connections served at once (more are answered 503 and closed), 1 to 4096.
+    #[arg(long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub max_connections: u16,
+    /// Seconds a keep-alive connection may wait for its next request before it is closed
+    /// (0.1 to 3600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_keep_alive)]
+    pub keep_alive: f64,
+}
+
+impl ServeArgs {
+    /// The HTTP server's bounds from the flags.
+    fn limits(&self) -> http::Limits {
+        http::Limits {
+            max_connections: usize::from(self.max_connections),
+            idle_timeout: Duration::from_secs_f64(self.keep_alive),
+        }
+    }
 }
 
 /// Run `ccperf serve` until interrupted (or `--exit-after`); returns the exit code: 0 when
@@ -64,17 +79,16 @@ pub fn serve(args: &ServeArgs) -> i32 {
         Ok(simulation) => simulation,
         Err(e) => return bad_input(&e),
     };
-    let server = match Server::http(args.listen.as_str()) {
+    let server = match http::Server::bind(&args.listen, args.limits()) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            note(&format!("error: cannot listen on {}: {e}", args.listen));
             return EXIT_BAD_INPUT;
         }
     };
     let address = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| args.listen.clone(), |a| a.to_string());
+        .local_addr()
+        .map_or_else(|_| args.listen.clone(), |a| a.to_string());
     note(&format!("listening on http://{address}/metrics"));
     note(&format!(
         "serving {} (seed {seed}) at {} x real time{}",
@@ -90,18 +104,17 @@ pub fn serve(args: &ServeArgs) -> i32 {
         live: Arc::clone(&live),
     };
     std::thread::spawn(move || pacing.run(first, seed));
-    let deadline = args
-        .exit_after
-        .and_then(|s| Instant::now().checked_add(Duration::from_secs_f64(s)));
     let about = format!("{} at {} x real time", args.scenario, args.speed);
-    loop {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return 0;
+    let handler: Arc<http::Handler> = Arc::new(move |request| answer(request, &live, &about));
+    match args.exit_after {
+        None => {
+            server.run(&handler);
+            0
         }
-        match server.recv_timeout(POLL) {
-            Ok(Some(request)) => answer(request, &live, &about),
-            Ok(None) => {}
-            Err(e) => note(&format!("warning: http: {e}")),
+        Some(seconds) => {
+            std::thread::spawn(move || server.run(&handler));
+            std::thread::sleep(Duration::from_secs_f64(seconds));
+            0
         }
     }
 }
@@ -229,34 +242,17 @@ fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
     live.heights = records.len();
 }
 
-/// Answer one HTTP request: `/metrics`, `/`, or an error status.
-fn answer(request: Request, live: &Mutex<Live>, about: &str) {
-    let path = request.url().split('?').next().unwrap_or("");
-    let readable = matches!(request.method(), Method::Get | Method::Head);
-    let (status, content_type, body) = match (readable, path) {
-        (true, "/metrics") => (
-            200,
-            TEXT_FORMAT_CONTENT_TYPE,
-            lock(live).exporter.encode_text_format(),
-        ),
-        (true, "/") => (200, "text/plain; charset=utf-8", index(&lock(live), about)),
-        (true, _) => (
-            404,
-            "text/plain; charset=utf-8",
-            "not found: the metrics are at /metrics\n".to_string(),
-        ),
-        (false, _) => (
-            405,
-            "text/plain; charset=utf-8",
-            "method not allowed: use GET\n".to_string(),
-        ),
-    };
-    let mut response = Response::from_string(body).with_status_code(status);
-    if let Ok(header) = Header::from_bytes("Content-Type", content_type) {
-        response = response.with_header(header);
+/// Answer one HTTP request: `/metrics`, `/`, or 404.
+fn answer(request: &http::Request, live: &Mutex<Live>, about: &str) -> http::Response {
+    match request.path.as_str() {
+        "/metrics" => http::Response {
+            status: 200,
+            content_type: TEXT_FORMAT_CONTENT_TYPE,
+            body: lock(live).exporter.encode_text_format(),
+        },
+        "/" => http::Response::text(200, index(&lock(live), about)),
+        _ => http::Response::text(404, "not found: the metrics are at /metrics\n"),
     }
-    // A client that hung up is not our error.
-    let _ = request.respond(response);
 }
 
 /// The plain-text page at `/`.
@@ -285,13 +281,19 @@ fn lock(live: &Mutex<Live>) -> MutexGuard<'_, Live> {
     live.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `--speed`: a positive, finite number.
+/// Slowest and fastest `--speed`: a thousandth of real time, a million times real time (a
+/// minute of virtual time in 60 µs: faster is `ccperf run`).
+const SPEEDS: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
+/// `--speed`: a number in [`SPEEDS`].
 fn parse_speed(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(x) if SPEEDS.contains(&x) => Ok(x),
         _ => Err(format!(
-            "`{text}` is not a speed: use a positive number of virtual seconds per wall-clock \
-             second, like 1 or 50"
+            "`{text}` is not a speed: use a number of virtual seconds per wall-clock second \
+             from {} to {}, like 1 or 50",
+            SPEEDS.start(),
+            SPEEDS.end()
         )),
     }
 }
@@ -306,6 +308,16 @@ fn parse_exit_after(text: &str) -> Result<f64, String> {
     }
 }
 
+/// `--keep-alive`: 0.1 to 3600 seconds.
+fn parse_keep_alive(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if (0.1..=3600.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0.1 to 3600"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,7 +326,10 @@ mod tests {
     fn speed_must_be_positive_and_finite() {
         assert_eq!(parse_speed("50"), Ok(50.0));
         assert_eq!(parse_speed("0.5"), Ok(0.5));
-        for bad in ["0", "-1", "inf", "NaN", "fast", ""] {
+        assert_eq!(parse_speed("1000000"), Ok(1e6));
+        for bad in [
+            "0", "-1", "inf", "NaN", "fast", "", "1e308", "1000001", "0.0001",
+        ] {
             assert!(parse_speed(bad).is_err(), "{bad}");
         }
     }

@@ -3,6 +3,7 @@
 
 mod builtin;
 pub mod duration;
+pub mod input;
 mod locate;
 mod scenario;
 pub mod settings;
@@ -78,6 +79,10 @@ impl std::error::Error for ConfigError {}
 /// Syntax errors, unknown fields and wrong types carry the parser's line and column;
 /// validation errors carry the field path and, when the field is written in `text`, its line.
 pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ConfigError> {
+    input::check_nesting(text, input::MAX_NESTING).map_err(|deep| ConfigError {
+        location: Some((deep.line, 1)),
+        ..ConfigError::new(origin, deep.to_string())
+    })?;
     let scenario: Scenario =
         serde_norway::from_str(text).map_err(|e| locate::yaml_error(origin, text, &e))?;
     validate(&scenario).map_err(|mut e| {
@@ -96,15 +101,13 @@ pub fn parse_scenario(text: &str, origin: &str) -> Result<Scenario, ConfigError>
 /// Read, parse and validate a scenario file; a missing or unreadable file is an error naming it.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ConfigError> {
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| ConfigError::new(&origin, format!("cannot read scenario file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let text = input::read_text(path, input::MAX_INPUT_BYTES).map_err(|e| {
         ConfigError::new(
             &origin,
-            format!(
-                "scenario file is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
+            match e {
+                input::ReadError::Io(e) => format!("cannot read scenario file: {e}"),
+                other => format!("scenario file is {other}"),
+            },
         )
     })?;
     parse_scenario(&text, &origin)

@@ -210,9 +210,10 @@ impl Settings {
             KEYS.iter().map(|k| (k.key, Source::Default)).collect();
         if let Some(path) = file {
             let origin = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                ConfigError::new(&origin, format!("cannot read settings file: {e}"))
-            })?;
+            let text =
+                super::input::read_text(path, super::input::MAX_INPUT_BYTES).map_err(|e| {
+                    ConfigError::new(&origin, format!("cannot read settings file: {e}"))
+                })?;
             settings = Settings::from_toml(&text, &origin)?;
             let written = written_keys(&text);
             for (key, source) in &mut sources {

@@ -200,6 +200,15 @@ fn check_topology(n: &NetworkSpec, count: u32) -> Checked {
                     ),
                 ));
             }
+            if degree == 1 && count > 2 {
+                return Err(refuse(
+                    "network.degree",
+                    format!(
+                        "degree 1 with {count} validators: links of one per validator pair them \
+                         off, which cannot connect more than 2; use degree 2 or more"
+                    ),
+                ));
+            }
             if u64::from(count) * u64::from(degree) % 2 == 1 {
                 return Err(refuse(
                     "network.degree",

@@ -1,6 +1,7 @@
 //! Exports of the crate's results to other tools: Prometheus exposition, HTML pages with SVG plots.
 
 pub mod html;
+pub mod http;
 pub mod prometheus;
 pub mod svg;
 

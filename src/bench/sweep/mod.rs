@@ -19,7 +19,7 @@ pub use merge::{merge_files, merge_lines};
 pub use run::{Existing, PointSummary, SweepOptions, SweepRecord, SweepSummary, run_sweep};
 pub use shard::Shard;
 
-use crate::config::{self, ConfigError, Scenario};
+use crate::config::{self, ConfigError, Scenario, input};
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 use std::path::Path;
@@ -175,6 +175,8 @@ impl SweepSpec {
             origin: origin.to_string(),
             message,
         };
+        input::check_nesting(text, input::MAX_NESTING)
+            .map_err(|deep| spec_error(format!("line {}: {deep}", deep.line)))?;
         let file: SweepFile =
             serde_norway::from_str(text).map_err(|e| spec_error(e.to_string()))?;
         let base = resolve_base(&file.base, origin)?;
@@ -227,9 +229,9 @@ impl SweepSpec {
     /// Read and parse a sweep file.
     pub fn from_file(path: &Path) -> Result<SweepSpec, SweepError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| SweepError::Io {
+        let text = input::read_text(path, input::MAX_INPUT_BYTES).map_err(|e| SweepError::Io {
             path: origin.clone(),
-            message: e.to_string(),
+            message: format!("cannot read the sweep file: {e}"),
         })?;
         SweepSpec::parse(&text, &origin)
     }

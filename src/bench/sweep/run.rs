@@ -120,7 +120,9 @@ pub fn run_sweep(
         })
         .filter(|slot| options.shard.is_none_or(|s| s.contains(slot.index)))
         .collect();
-    let pool = runner::thread_pool(options.jobs).map_err(SweepError::Pool)?;
+    if let Some(jobs) = options.jobs {
+        runner::check_jobs(jobs).map_err(SweepError::Pool)?;
+    }
 
     let (mut records, mut sink) = match &options.out {
         None => (Vec::new(), None),
@@ -128,6 +130,9 @@ pub fn run_sweep(
     };
     let resumed = records.len();
     let pending = &slots[resumed..];
+    // No more threads than runs left: idle threads only cost start-up time and memory.
+    let jobs = options.jobs.map(|jobs| jobs.min(pending.len().max(1)));
+    let pool = runner::thread_pool(jobs).map_err(SweepError::Pool)?;
     let bar = runner::progress_bar(slots.len() as u64, options.progress);
     bar.set_prefix(spec.name.clone());
     bar.inc(resumed as u64);
