@@ -15,6 +15,6 @@ pub use benchmark::{
     BenchError, BenchSummary, BenchmarkResult, Bound, ConsensusBenchmark, CriterionOutcome,
     DEFAULT_SEEDS, average_metrics, evaluate_criteria,
 };
-pub use runner::{Runner, progress_bar, simulate, thread_pool};
+pub use runner::{MAX_JOBS, Runner, check_jobs, progress_bar, simulate, thread_pool};
 pub use scenario::{BUILTIN_BENCHMARKS, BenchmarkScenario};
 pub use stats::Interval;

@@ -37,7 +37,8 @@ pub fn check_jobs(jobs: usize) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "--jobs {jobs}: use from 1 to {MAX_JOBS} worker threads (default: one per core)"
+            "--jobs must be at least 1 and at most {MAX_JOBS} worker threads, not {jobs} \
+             (default: one per core)"
         ))
     }
 }

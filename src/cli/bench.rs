@@ -1,6 +1,6 @@
 //! `ccperf bench`: the benchmark suite (or named scenarios) over several seeds, in parallel.
 
-use super::{EXIT_FAILED, bad_input, load};
+use super::{EXIT_FAILED, bad_input, load, output};
 use crate::bench::{BUILTIN_BENCHMARKS, BenchmarkResult, ConsensusBenchmark, DEFAULT_SEEDS};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,16 +60,15 @@ pub fn bench_with(args: &BenchArgs, benchmark: ConsensusBenchmark) -> i32 {
     {
         return bad_input(&e);
     }
-    if args.json {
-        println!("{document}");
+    let mut code = if args.json {
+        output::print(&format!("{document}\n"))
     } else {
-        print!("{}", render_table(&results));
-    }
-    let mut code = 0;
+        output::print(&render_table(&results))
+    };
     for r in &results {
         for c in r.failed_criteria() {
-            eprintln!("{}: {c}", r.name);
-            code = EXIT_FAILED;
+            output::note(&format!("{}: {c}", r.name));
+            code = output::worst(code, EXIT_FAILED);
         }
     }
     code

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub mod bench;
+pub mod output;
 pub mod regions;
 pub mod report;
 pub mod serve;
@@ -107,14 +108,15 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Report(args) => report::report(&args),
         Command::Regions(args) => regions::regions(&args),
         Command::Scenarios => {
+            let mut list = String::new();
             for name in config::builtin_names() {
                 let description = config::builtin_scenario(name)
                     .and_then(Result::ok)
                     .map(|s| s.description)
                     .unwrap_or_default();
-                println!("{name:<20} {description}");
+                let _ = writeln!(list, "{name:<20} {description}");
             }
-            0
+            output::print(&list)
         }
         Command::Bench(mut args) => {
             if let Err(e) =
@@ -141,7 +143,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
 
 /// Print a bad-input error and give its exit code.
 pub fn bad_input(e: &dyn std::fmt::Display) -> i32 {
-    eprintln!("error: {e}");
+    output::note(&format!("error: {e}"));
     EXIT_BAD_INPUT
 }
 
@@ -173,18 +175,18 @@ fn run(args: &RunArgs) -> i32 {
     }
     let report = simulation.run_to_end();
     let event_log_error = simulation.finish_event_log();
-    if args.json {
-        println!("{}", report.to_json(args.heights));
+    // The files are written whatever happens to stdout: a failed print loses no result.
+    let mut code = if args.json {
+        output::print(&(report.to_json(args.heights) + "\n"))
     } else {
-        print!("{}", render_table(&report, args.heights));
-    }
-    let mut code = 0;
+        output::print(&render_table(&report, args.heights))
+    };
     if !report.safety.held() {
-        eprintln!(
+        output::note(&format!(
             "invariant violated: reproduce with `ccperf run {} --seed {seed}`",
             args.scenario
-        );
-        code = EXIT_FAILED;
+        ));
+        code = output::worst(code, EXIT_FAILED);
     }
     if let (Some(path), Some(e)) = (&args.events, &event_log_error) {
         code = bad_input(&format!(
@@ -204,11 +206,7 @@ fn run(args: &RunArgs) -> i32 {
 
 fn validate(arg: &str) -> i32 {
     match load(arg) {
-        Ok(s) => {
-            println!("# {arg}: valid");
-            print!("{}", config::to_yaml(&s));
-            0
-        }
+        Ok(s) => output::print(&format!("# {arg}: valid\n{}", config::to_yaml(&s))),
         Err(e) => bad_input(&e),
     }
 }

@@ -15,18 +15,15 @@ pub struct RegionsArgs {
 pub fn regions(args: &RegionsArgs) -> i32 {
     let m = regions::matrix();
     match &args.region {
-        None => print!("{}", render_all(m)),
+        None => super::output::print(&render_all(m)),
         Some(name) => match m.index(name) {
-            Some(i) => print!("{}", render_row(m, i)),
-            None => {
-                return super::bad_input(&format!(
-                    "unknown region `{name}`; the known regions are {}",
-                    m.known()
-                ));
-            }
+            Some(i) => super::output::print(&render_row(m, i)),
+            None => super::bad_input(&format!(
+                "unknown region `{name}`; the known regions are {}",
+                m.known()
+            )),
         },
     }
-    0
 }
 
 /// One line per region: its same-region RTT, its nearest and its farthest other region.

@@ -53,10 +53,7 @@ pub enum ReportError {
 /// Run `ccperf report`; returns the exit code (2 for any bad input or unwritable output).
 pub fn report(args: &ReportArgs) -> i32 {
     match write_report(&args.input, &args.out) {
-        Ok(page) => {
-            println!("wrote {}", page.display());
-            0
-        }
+        Ok(page) => super::output::print(&format!("wrote {}\n", page.display())),
         Err(e) => bad_input(&e),
     }
 }

@@ -27,12 +27,14 @@ pub fn config(file: Option<&Path>, args: &ConfigArgs) -> i32 {
     let file = settings_file(file);
     match Settings::load(file.as_deref(), &process_env, &args.set) {
         Ok(effective) => {
-            match &file {
-                Some(path) => println!("# settings file: {}", path.display()),
-                None => println!("# settings file: none ({} not found)", default_path_text()),
-            }
-            print!("{}", effective.render());
-            0
+            let source = match &file {
+                Some(path) => format!("# settings file: {}\n", path.display()),
+                None => format!(
+                    "# settings file: none ({} not found)\n",
+                    default_path_text()
+                ),
+            };
+            super::output::print(&(source + &effective.render()))
         }
         Err(e) => bad_input(&e),
     }

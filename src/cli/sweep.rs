@@ -1,7 +1,9 @@
 //! `ccperf sweep` and `ccperf merge`: parameter grids as ordered, resumable, shardable JSONL.
 
-use super::{EXIT_FAILED, bad_input};
-use crate::bench::sweep::{Existing, Shard, SweepOptions, SweepSpec, SweepSummary, merge_files};
+use super::{EXIT_FAILED, bad_input, output};
+use crate::bench::sweep::{
+    Existing, Shard, SweepOptions, SweepRecord, SweepSpec, SweepSummary, merge_files,
+};
 use crate::bench::{Runner, simulate};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -56,7 +58,7 @@ pub fn sweep_with(args: &SweepArgs, runner: &Runner, var: impl Fn(&str) -> Optio
         Some(spec) => Shard::parse(spec).map(Some),
         None => Shard::from_env(args.shard_count, var).map(|found| {
             found.map(|(shard, source)| {
-                eprintln!("shard {shard} (from {source})");
+                output::note(&format!("shard {shard} (from {source})"));
                 shard
             })
         }),
@@ -85,14 +87,14 @@ pub fn sweep_with(args: &SweepArgs, runner: &Runner, var: impl Fn(&str) -> Optio
         Err(e) => return bad_input(&e),
     };
     let table = render_summary(&summary);
-    if args.out.is_some() {
-        print!("{table}");
+    let printed = if args.out.is_some() {
+        output::print(&table)
     } else {
-        for record in &summary.records {
-            print!("{}", record.to_line());
-        }
-        eprint!("{table}");
-    }
+        let lines: String = summary.records.iter().map(SweepRecord::to_line).collect();
+        let printed = output::print(&lines);
+        output::note(table.trim_end());
+        printed
+    };
     let violated: Vec<usize> = summary
         .records
         .iter()
@@ -100,10 +102,10 @@ pub fn sweep_with(args: &SweepArgs, runner: &Runner, var: impl Fn(&str) -> Optio
         .map(|r| r.index)
         .collect();
     if violated.is_empty() {
-        0
+        printed
     } else {
-        eprintln!("invariant violated in runs {violated:?}");
-        EXIT_FAILED
+        output::note(&format!("invariant violated in runs {violated:?}"));
+        output::worst(printed, EXIT_FAILED)
     }
 }
 
@@ -111,7 +113,7 @@ pub fn sweep_with(args: &SweepArgs, runner: &Runner, var: impl Fn(&str) -> Optio
 pub fn merge(args: &MergeArgs) -> i32 {
     match merge_files(&args.files, &args.out) {
         Ok(runs) => {
-            eprintln!("{}: {runs} runs", args.out.display());
+            output::note(&format!("{}: {runs} runs", args.out.display()));
             0
         }
         Err(e) => bad_input(&e),

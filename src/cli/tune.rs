@@ -2,7 +2,7 @@
 //! suggestions one at a time on the same seeds, keeps what improves the score, and writes the
 //! tuned scenario as YAML.
 
-use super::{EXIT_BAD_INPUT, bad_input, load};
+use super::{EXIT_BAD_INPUT, bad_input, load, output};
 use crate::bench::{self, Runner};
 use crate::config;
 use crate::optimize::DEFAULT_AGGRESSIVENESS;
@@ -65,31 +65,32 @@ pub fn tune_with(args: &TuneArgs, runner: &Runner) -> i32 {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&outcome.scenario.name));
-    if args.json {
+    let printed = if args.json {
         let document = serde_json::json!({ "out": path, "tune": outcome });
-        println!("{document}");
+        output::print(&format!("{document}\n"))
     } else {
-        print!("{}", render_table(&outcome));
-    }
+        output::print(&render_table(&outcome))
+    };
     let text = format!(
         "{}{}",
         yaml_header(&args.scenario, &outcome),
         config::to_yaml(&outcome.scenario)
     );
-    match std::fs::write(&path, text) {
+    match crate::export::file::write_atomically(&path, text.as_bytes()) {
         Ok(()) => {
+            let line = format!("tuned scenario written to {}", path.display());
             if args.json {
-                eprintln!("tuned scenario written to {}", path.display());
+                output::note(&line);
+                printed
             } else {
-                println!("tuned scenario written to {}", path.display());
+                output::worst(printed, output::print(&(line + "\n")))
             }
-            0
         }
         Err(e) => {
-            eprintln!(
+            output::note(&format!(
                 "error: cannot write the tuned scenario to {}: {e}",
                 path.display()
-            );
+            ));
             EXIT_BAD_INPUT
         }
     }

@@ -18,7 +18,6 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 use std::collections::BTreeSet;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -317,24 +316,15 @@ impl PrometheusExporter {
         openmetrics_to_prometheus_text(&self.encode())
     }
 
-    /// Writes [`Self::encode_text_format`] to `path` atomically: a temporary file beside it,
-    /// then a rename, so the collector never reads a half-written file.
+    /// Writes [`Self::encode_text_format`] to `path` atomically (a temporary file beside it,
+    /// then a rename, so the collector never reads a half-written file) when `path` is new or
+    /// a regular file; see [`super::file::write_atomically`] for links, FIFOs and devices.
     pub fn write_textfile(&self, path: &Path) -> Result<(), ExportError> {
         let io = |source| ExportError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(format!(".{}.tmp", std::process::id()));
-        let tmp = path.with_file_name(tmp_name);
-        let written = std::fs::File::create(&tmp).and_then(|mut file| {
-            file.write_all(self.encode_text_format().as_bytes())?;
-            file.sync_all()
-        });
-        if let Err(source) = written.and_then(|()| std::fs::rename(&tmp, path)) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(source));
-        }
+        super::file::write_atomically(path, self.encode_text_format().as_bytes()).map_err(io)?;
         Ok(())
     }
 }
