@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod consensus;
 pub mod export;
+pub mod live;
 pub mod metrics;
 pub mod monitor;
 pub mod net;

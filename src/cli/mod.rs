@@ -15,6 +15,7 @@ pub mod serve;
 pub mod settings;
 pub mod sweep;
 pub mod tune;
+pub mod watch;
 
 /// Exit code: the run finished but an invariant or a success criterion failed.
 pub const EXIT_FAILED: i32 = 1;
@@ -61,6 +62,8 @@ pub enum Command {
     Config(settings::ConfigArgs),
     /// Tune a scenario's parameters: suggest, rerun on the same seeds, keep or roll back.
     Tune(tune::TuneArgs),
+    /// Follow a running CometBFT node (RPC and/or metrics) with the performance monitor.
+    Watch(watch::WatchArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -138,6 +141,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             }
             tune::tune(&args)
         }
+        Command::Watch(args) => watch::watch(&args),
     }
 }
 
