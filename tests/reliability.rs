@@ -1,5 +1,6 @@
-//! Reproducers of runs that used to run away (events and memory growing without bound) or
-//! never end (decisions at one instant of virtual time), with the bounds they now keep.
+//! Reproducers of what went wrong in long random campaigns: runs that ran away (events and
+//! memory growing without bound) or never ended (decisions at one instant of virtual time),
+//! with the bounds they now keep, and a fork reported without its culprits.
 
 use consensus_performance::config::parse_scenario;
 use consensus_performance::sim::Simulation;
@@ -203,4 +204,52 @@ costs: none
         "validator 1 committed {} heights",
         report.heights_committed
     );
+}
+
+/// Validators 2 and 3 (amnesia) precommit a value with 0 in round 0, are then cut off from 0
+/// with 1, and prevote 1's proposal in round 1 with no polka for it in round 0: a fork whose
+/// proof is the flip-flop in the votes validator 1 received (it was reported with no culprits).
+#[test]
+fn an_amnesia_fork_names_the_validators_that_flip_flopped() {
+    let yaml = r#"
+name: amnesia_fork
+duration: 30s
+validators: { count: 4 }
+network:
+  gossip: direct
+  latency: { distribution: uniform, min: 10ms, max: 300ms }
+  partitions:
+    - { at: 0s, heal_at: 350ms, groups: [[0, 2, 3], [1]] }
+    - { at: 350ms, groups: [[0], [1, 2, 3]] }
+load: { transaction_rate: 0 }
+byzantine: { validators: [2, 3], behavior: amnesia }
+parameters: { block_interval: 0s }
+costs: none
+"#;
+    let scenario = parse_scenario(yaml, "amnesia_fork").unwrap();
+    for seed in [1, 3, 9, 12, 15, 16, 21, 25, 29, 30, 36, 39] {
+        let report = consensus_performance::sim::run(&scenario, seed).unwrap();
+        assert!(!report.safety.agreement, "seed {seed}: no fork");
+        let forks: Vec<_> = report
+            .safety
+            .violations
+            .iter()
+            .filter(|v| v.invariant == "agreement")
+            .collect();
+        assert_eq!(forks.len(), 1, "seed {seed}");
+        assert_eq!(forks[0].height, 1, "seed {seed}");
+        assert_eq!(
+            forks[0].culprits,
+            vec![2, 3],
+            "seed {seed}: {}",
+            forks[0].description
+        );
+        assert!(
+            forks[0]
+                .description
+                .contains("0 by equivocation, [2, 3] by amnesia"),
+            "seed {seed}: {}",
+            forks[0].description
+        );
+    }
 }

@@ -40,15 +40,11 @@ impl Simulation {
                         };
                         self.send_to(v, Message::Vote(double), t, |dst| sides[usize::from(dst)]);
                         self.second_side = sides;
-                        self.signed_conflict(vote, double);
                     }
                     return;
                 }
             },
         };
-        if let (Message::Vote(a), Message::Vote(b)) = (first, second) {
-            self.signed_conflict(a, b);
-        }
         let sides = std::mem::take(&mut self.second_side);
         if self.gossips(&first) {
             let own = v;
@@ -59,26 +55,5 @@ impl Simulation {
             self.send_to(v, second, t, |dst| sides[usize::from(dst)]);
         }
         self.second_side = sides;
-    }
-
-    /// Validator `first.validator` signed two conflicting votes and sent one to each side of the
-    /// correct validators: together, the correct validators hold the proof (as they do in
-    /// CometBFT once gossip brings both votes to one of them). Kept once per culprit.
-    pub(super) fn signed_conflict(&mut self, first: Vote, second: Vote) {
-        let culprit = usize::from(first.validator);
-        let both_sides_correct = self.second_side.iter().any(|&s| s)
-            && self
-                .nodes
-                .iter()
-                .zip(&self.second_side)
-                .any(|(node, &second)| node.is_correct() && !second);
-        if both_sides_correct
-            && !self
-                .signed_conflicts
-                .iter()
-                .any(|e| usize::from(e.first.validator) == culprit)
-        {
-            self.signed_conflicts.push(Evidence { first, second });
-        }
     }
 }

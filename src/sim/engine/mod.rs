@@ -21,8 +21,8 @@ use crate::config::{ByzantineBehavior, ConfigError, Scenario};
 use crate::consensus::proposer::ProposerSchedule;
 use crate::consensus::state_machine::{Config, ConsensusState, Context, Input, Output};
 use crate::consensus::{
-    Evidence, Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId,
-    Vote, VoteType,
+    Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
+    VoteType,
 };
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
@@ -71,8 +71,6 @@ pub struct Simulation {
     byzantine_delay: u64,
     /// For equivocation: true for the validators that receive the second of two values.
     second_side: Vec<bool>,
-    /// Conflicting votes sent to different correct validators, the first per culprit.
-    signed_conflicts: Vec<Evidence>,
     /// Values proposed by equivocating proposers: (height, round) → (first, second).
     splits: BTreeMap<(Height, Round), (ValueId, ValueId)>,
     net: Network,
@@ -350,6 +348,7 @@ impl Simulation {
         let observer = Observer::new(observer_index, scenario.targets.as_ref())
             .map_err(|e| err("targets", e.to_string()))?;
 
+        let checker = SafetyChecker::new(validators.clone(), correct.len());
         Ok(Simulation {
             scenario_name: scenario.name.clone(),
             seed,
@@ -364,7 +363,6 @@ impl Simulation {
             byzantine_delay,
             second_side,
             splits: BTreeMap::new(),
-            signed_conflicts: Vec::new(),
             net,
             net_rng: rng::stream(seed, Stream::Network),
             queue: EventQueue::new(),
@@ -376,7 +374,7 @@ impl Simulation {
             costs,
             base_memory_mb: model.base_memory_mb,
             tx_size: u64::from(scenario.load.tx_size),
-            checker: SafetyChecker::new(),
+            checker,
             certificate_sent: vec![0; n * n],
             trace: TraceHash::default(),
             events: 0,
@@ -601,7 +599,12 @@ impl Simulation {
         node.bytes_in += u64::from(size);
         node.disk_bytes += u64::from(size); // WAL
         let (work, input) = match message {
-            Message::Vote(v) => (self.costs.verify_vote(), Input::Vote(v)),
+            Message::Vote(vote) => {
+                if node.is_correct() {
+                    self.checker.vote_received(vote);
+                }
+                (self.costs.verify_vote(), Input::Vote(vote))
+            }
             Message::Proposal(p) => {
                 node.saw(p.value);
                 let txs = self
@@ -763,8 +766,11 @@ impl Simulation {
         }
         let size = self.message_size(&message);
         self.nodes[usize::from(v)].disk_bytes += u64::from(size); // WAL
-        if let Message::Proposal(p) = message {
-            self.nodes[usize::from(v)].saw(p.value);
+        match message {
+            Message::Proposal(p) => self.nodes[usize::from(v)].saw(p.value),
+            // A correct validator holds its own votes as evidence too.
+            Message::Vote(vote) if behavior.is_none() => self.checker.vote_received(vote),
+            Message::Vote(_) => {}
         }
         match behavior {
             Some(ByzantineBehavior::Silent) => {}
@@ -834,22 +840,9 @@ impl Simulation {
             return done;
         }
         let proposed = block.is_some_and(|b| b.height == height);
-        let Simulation {
-            checker,
-            nodes,
-            signed_conflicts,
-            ..
-        } = self;
-        // The evidence the correct validators hold between them: what each one caught itself,
-        // and the conflicting votes that reached different ones.
-        let first_at_height = checker.record_decision(v, height, round, value, proposed, || {
-            nodes
-                .iter()
-                .filter(|n| n.is_correct())
-                .flat_map(|n| n.state.evidence().iter())
-                .chain(signed_conflicts.iter())
-                .collect()
-        });
+        let first_at_height = self
+            .checker
+            .record_decision(v, height, round, value, proposed);
         // The first correct decision of a height commits it for the chain: its transactions
         // leave the mempool.
         if let Some(block) = block
