@@ -42,6 +42,8 @@ enum Action {
     CatchingUp(bool),
     /// Close the listener for this long, then listen on the same port again.
     Restart(Duration),
+    /// Start a fresh chain at height 1 (a node reset to genesis).
+    Reset,
 }
 
 #[derive(Clone, Debug)]
@@ -54,6 +56,8 @@ struct FakeBlock {
 
 #[derive(Default)]
 struct Chain {
+    /// Answers the WebSocket `subscribe` at /websocket (otherwise 404, like an RPC without it).
+    websocket: bool,
     blocks: Vec<FakeBlock>,
     catching_up: bool,
     fault: Option<Fault>,
@@ -89,9 +93,17 @@ const VALIDATORS: usize = 4;
 impl FakeNode {
     /// Starts with height 1 committed and runs `script` after `delay`.
     fn start(delay: Duration, script: Vec<Action>) -> FakeNode {
+        FakeNode::start_with(false, delay, script)
+    }
+
+    /// [`FakeNode::start`], with or without the WebSocket.
+    fn start_with(websocket: bool, delay: Duration, script: Vec<Action>) -> FakeNode {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let address = listener.local_addr().expect("address");
-        let chain = Arc::new(Mutex::new(Chain::default()));
+        let chain = Arc::new(Mutex::new(Chain {
+            websocket,
+            ..Chain::default()
+        }));
         chain.lock().unwrap().commit(0, 0);
         let stop = Arc::new(AtomicBool::new(false));
         {
@@ -119,6 +131,11 @@ impl FakeNode {
                         Action::Wait(d) => std::thread::sleep(d),
                         Action::Fault(f) => chain.lock().unwrap().fault = f,
                         Action::CatchingUp(c) => chain.lock().unwrap().catching_up = c,
+                        Action::Reset => {
+                            let mut chain = chain.lock().unwrap();
+                            chain.blocks.clear();
+                            chain.commit(0, 0);
+                        }
                         Action::Restart(d) => {
                             chain.lock().unwrap().down = true;
                             std::thread::sleep(d);
@@ -185,6 +202,11 @@ fn serve_fake(
 fn answer_fake(mut stream: TcpStream, chain: &Mutex<Chain>) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut start = [0u8; 16];
+    let peeked = stream.peek(&mut start).unwrap_or(0);
+    if start[..peeked].starts_with(b"GET /websocket") && chain.lock().unwrap().websocket {
+        return stream_new_blocks(stream, chain);
+    }
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
@@ -235,6 +257,43 @@ fn answer_fake(mut stream: TcpStream, chain: &Mutex<Chain>) {
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// The WebSocket side: answers `subscribe` and sends a `NewBlock` event per new height, until
+/// the node goes down or 20 s have passed.
+fn stream_new_blocks(stream: TcpStream, chain: &Mutex<Chain>) {
+    let Ok(mut socket) = tungstenite::accept(stream) else {
+        return;
+    };
+    let Ok(request) = socket.read() else { return };
+    let request: Value = serde_json::from_str(request.to_text().unwrap_or("")).unwrap_or_default();
+    assert_eq!(request["method"], "subscribe", "{request}");
+    assert_eq!(request["params"]["query"], "tm.event='NewBlock'");
+    let reply = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}";
+    if socket.send(tungstenite::Message::text(reply)).is_err() {
+        return;
+    }
+    let mut sent = chain.lock().unwrap().blocks.len();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let (latest, down) = {
+            let chain = chain.lock().unwrap();
+            (chain.blocks.len(), chain.down)
+        };
+        if down {
+            return;
+        }
+        while sent < latest {
+            sent += 1;
+            let event = format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{{\"query\":\"tm.event='NewBlock'\",\"data\":{{\"type\":\"tendermint/event/NewBlock\",\"value\":{{\"block\":{{\"header\":{{\"chain_id\":\"fake-chain\",\"height\":\"{sent}\"}},\"data\":{{\"txs\":[]}}}},\"result_finalize_block\":{{}}}}}},\"events\":{{\"tm.event\":[\"NewBlock\"]}}}}}}"
+            );
+            if socket.send(tungstenite::Message::text(event)).is_err() {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -598,6 +657,42 @@ fn heights_needing_a_second_round_bring_the_engine_s_timeout_suggestion() {
 }
 
 #[test]
+fn the_new_block_subscription_makes_a_slow_poll_prompt() {
+    let every = Duration::from_millis(150);
+    let node = FakeNode::start_with(true, Duration::from_millis(300), blocks(8, every));
+    let run = watch(&[
+        "--rpc",
+        &node.url(),
+        "--json",
+        "--poll-interval",
+        "10s",
+        "--exit-after",
+        "2.2",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "subscribed to NewBlock at ws://{}/websocket",
+            node.address
+        )),
+        "{}",
+        run.stderr
+    );
+    // Polling every 10 s alone would have seen height 1 only within 2.2 s.
+    let heights: Vec<u64> = run
+        .heights()
+        .iter()
+        .filter_map(|l| field_u64(l, &["height"]))
+        .collect();
+    assert_eq!(heights, (1..=9).collect::<Vec<_>>(), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("between two polls"),
+        "each block was fetched as it landed:\n{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn a_restart_of_the_node_is_survived() {
     let mut script = blocks(5, MS100);
     script.push(Action::Restart(Duration::from_millis(600)));
@@ -637,6 +732,40 @@ fn a_restart_of_the_node_is_survived() {
         (1..=11).collect::<Vec<_>>(),
         "every height, before and after the restart"
     );
+}
+
+#[test]
+fn a_node_reset_to_a_fresh_chain_is_followed_from_its_new_height() {
+    let mut script = blocks(5, MS100);
+    script.push(Action::Reset);
+    script.push(Action::Wait(MS100));
+    script.extend(blocks(4, MS100));
+    let node = FakeNode::start(Duration::from_millis(300), script);
+    let run = watch(&[
+        "--rpc",
+        &node.url(),
+        "--json",
+        "--poll-interval",
+        "50ms",
+        "--exit-after",
+        "2.2",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the node's latest height went back from 6 to 1"),
+        "{}",
+        run.stderr
+    );
+    let lines = run.heights();
+    let heights: Vec<u64> = lines
+        .iter()
+        .filter_map(|l| field_u64(l, &["height"]))
+        .collect();
+    assert_eq!(heights, [1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5], "{}", run.stderr);
+    // The first height of the new chain is not judged against the old one.
+    assert!(lines[6]["interval_s"].is_null(), "{}", lines[6]);
+    assert!(lines[7]["interval_s"].as_f64().is_some());
 }
 
 #[test]

@@ -59,6 +59,9 @@ pub struct WatchArgs {
     /// Heights the alerts average over.
     #[arg(long, value_name = "HEIGHTS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub alert_window: u64,
+    /// Do not subscribe to NewBlock on the RPC's WebSocket (ws://HOST/websocket); poll only.
+    #[arg(long)]
+    pub no_websocket: bool,
 }
 
 /// Run `ccperf watch`; returns the exit code: 0 when `--exit-after` ends it, 2 on bad input
@@ -96,6 +99,7 @@ pub fn watch(args: &WatchArgs) -> i32 {
         alert_block_interval: args.alert_block_interval,
         alert_throughput: args.alert_throughput,
         alert_window: usize::try_from(args.alert_window).unwrap_or(5),
+        websocket: !args.no_websocket,
     };
     let started = Instant::now();
     let exposition = Arc::new(Mutex::new(WatchExposition::new()));

@@ -1,5 +1,5 @@
 //! Following a running CometBFT node: its JSON-RPC ([`rpc`]) and Prometheus metrics
-//! ([`prom`]) over bounded HTTP ([`http`]), the loop that feeds the performance monitor on the
+//! ([`prom`]) over bounded HTTP ([`http`]), its `NewBlock` events ([`ws`]), the loop that feeds the performance monitor on the
 //! wall clock ([`watch`]), and the watch's own metrics for Prometheus ([`exposition`]).
 
 pub mod exposition;
@@ -7,6 +7,7 @@ pub mod http;
 pub mod prom;
 pub mod rpc;
 pub mod watch;
+pub mod ws;
 
 pub use exposition::WatchExposition;
 pub use http::FetchError;

@@ -12,6 +12,7 @@ use super::exposition::WatchExposition;
 use super::http::{FetchError, Fetcher};
 use super::prom::{self, MetricsClient, NodeMetrics};
 use super::rpc::{Block, RpcClient, Status, Validator};
+use super::ws::{NewBlockSubscription, Signal};
 use crate::export::prometheus::STEPS;
 use crate::metrics::{ConsensusMetrics, LatencyHistogram, ResourceUsage};
 use crate::monitor::{Alert, Anomaly, PerformanceMonitor};
@@ -60,6 +61,8 @@ pub struct WatchConfig {
     pub alert_throughput: Option<f64>,
     /// Heights the alerts average over.
     pub alert_window: usize,
+    /// Subscribe to `NewBlock` on the RPC's WebSocket and poll as each block lands.
+    pub websocket: bool,
 }
 
 /// What the watch tells its caller.
@@ -170,6 +173,9 @@ pub struct Watcher {
     judged: u64,
     suggested: Vec<(String, ParameterValue)>,
     last_new_height: Instant,
+    subscription: Option<NewBlockSubscription>,
+    /// The subscription's last state the watch reported: subscribed, or lost.
+    subscribed: Option<bool>,
     gaps_noted: u64,
     gap_noted_at: Option<Instant>,
 }
@@ -254,10 +260,21 @@ impl Watcher {
             judged: 0,
             suggested: Vec::new(),
             last_new_height: Instant::now(),
+            subscription: None,
+            subscribed: None,
             gaps_noted: 0,
             gap_noted_at: None,
         };
         watcher.scrape = scrape;
+        if watcher.config.websocket
+            && let Some(rpc) = &watcher.rpc
+        {
+            watcher.subscription = Some(NewBlockSubscription::start(
+                rpc.url(),
+                watcher.config.timeout,
+                watcher.config.max_response_bytes,
+            ));
+        }
         if watcher.catching_up {
             lock(&watcher.exposition).catching_up.set(1);
         }
@@ -294,12 +311,49 @@ impl Watcher {
                     });
                 }
                 let until = deadline.map_or(next_poll, |d| d.min(next_poll));
-                std::thread::sleep(
-                    until
-                        .saturating_duration_since(now)
-                        .min(Duration::from_millis(50)),
-                );
+                let wait = until
+                    .saturating_duration_since(now)
+                    .min(Duration::from_millis(50));
+                if self.await_new_block(wait, emit) {
+                    break;
+                }
             }
+        }
+    }
+
+    /// Waits up to `wait` for the subscription's news (or sleeps without one); true when a
+    /// block the watch has not followed yet was committed.
+    fn await_new_block(&mut self, wait: Duration, emit: &mut dyn FnMut(Event<'_>)) -> bool {
+        let Some(subscription) = &self.subscription else {
+            std::thread::sleep(wait);
+            return false;
+        };
+        match subscription.next(wait) {
+            Some(Signal::NewBlock(height)) => self.next_height.is_none_or(|next| height >= next),
+            Some(Signal::Subscribed) => {
+                if self.subscribed != Some(true) {
+                    emit(Event::Note(format!(
+                        "subscribed to NewBlock at {}: polling as each block lands (and every {:?})",
+                        subscription.url(),
+                        self.config.poll_interval
+                    )));
+                    self.subscribed = Some(true);
+                }
+                false
+            }
+            Some(Signal::Lost(error)) => {
+                if self.subscribed != Some(false) {
+                    emit(Event::Note(format!(
+                        "warning: {}: no NewBlock subscription ({error}); polling every {:?}, \
+                         retrying the subscription",
+                        subscription.url(),
+                        self.config.poll_interval
+                    )));
+                    self.subscribed = Some(false);
+                }
+                false
+            }
+            None => false,
         }
     }
 
