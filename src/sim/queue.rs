@@ -1,5 +1,15 @@
-//! The event queue: a binary heap ordered by `(time, sequence)`, so events at the same virtual
+//! The event queue: pending events in `(time, sequence)` order, so events at the same virtual
 //! time run in the order they were scheduled (FIFO), which keeps every run deterministic.
+//!
+//! It is a calendar queue keyed by integer nanoseconds: time is cut into buckets of
+//! `2^BUCKET_SHIFT` ns, and a ring of `BUCKETS` unsorted buckets holds the events of the next
+//! `BUCKETS` buckets (about 134 ms); later events wait in a small binary heap. A bucket is sorted
+//! once, when it becomes the earliest, so a push or a pop costs the same whether ten or ten
+//! million events are pending (a heap of a million events makes every pop a chain of cache
+//! misses). A bucket keeps its events in scheduling order until it is sorted, so a stable sort by
+//! time alone gives `(time, sequence)` order without storing the sequence number. Events
+//! scheduled into the earliest bucket after it was sorted (a timer of zero delay) wait in a
+//! second small heap and run after its sorted events of the same time.
 
 use super::SimTime;
 use crate::consensus::{Height, Round, TimeoutKind};
@@ -35,35 +45,54 @@ pub enum Event {
     },
 }
 
-/// A queued event; `key` is `time << 64 | seq`, so one integer comparison orders entries by
-/// time and then by scheduling order.
+/// Nanoseconds per bucket, as a power of two (32.8 µs).
+const BUCKET_SHIFT: u32 = 15;
+/// Buckets in the ring (a power of two): the ring spans `BUCKETS << BUCKET_SHIFT` ns, 134 ms.
+const BUCKETS: usize = 1 << 12;
+/// Ring slot of absolute bucket `b`.
+const SLOT_MASK: u64 = BUCKETS as u64 - 1;
+const _: () = assert!(
+    BUCKETS.is_power_of_two() && BUCKETS / 64 <= 64,
+    "one summary word"
+);
+
+/// A pending event in a bucket of the ring, in 16 bytes: its time and the event packed in a
+/// word (its place among equal times is its place in the bucket).
 #[derive(Clone, Copy, Debug)]
-struct Entry {
+struct Pending {
+    time: u64,
+    /// See [`Timers::pack`].
+    word: u64,
+}
+
+/// An event beyond the ring's span, ordered by `key = time << 64 | seq`.
+#[derive(Clone, Copy, Debug)]
+struct Far {
     key: u128,
     event: Event,
 }
 
-impl Entry {
-    fn time(&self) -> SimTime {
-        SimTime((self.key >> 64) as u64)
+impl Far {
+    fn time(&self) -> u64 {
+        (self.key >> 64) as u64
     }
 }
 
-impl PartialEq for Entry {
+impl PartialEq for Far {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
     }
 }
 
-impl Eq for Entry {}
+impl Eq for Far {}
 
-impl PartialOrd for Entry {
+impl PartialOrd for Far {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Entry {
+impl Ord for Far {
     /// Reversed, so the max-heap pops the earliest `(time, seq)` first.
     fn cmp(&self, other: &Self) -> Ordering {
         other.key.cmp(&self.key)
@@ -71,57 +100,309 @@ impl Ord for Entry {
 }
 
 /// Pending events in `(time, sequence)` order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EventQueue {
-    heap: BinaryHeap<Entry>,
+    /// Absolute bucket number (`time >> BUCKET_SHIFT`) of the earliest bucket.
+    cur: u64,
+    /// `ring[b & SLOT_MASK]` holds bucket `b` for `cur < b < cur + BUCKETS` in scheduling order,
+    /// and bucket `cur` sorted latest first (the next event is the last).
+    ring: Vec<Vec<Pending>>,
+    /// Events of bucket `cur` (or, never in a run, earlier) scheduled since it was sorted: they
+    /// run after its sorted events of the same time.
+    late: BinaryHeap<Far>,
+    /// Which ring slots hold events.
+    occupied: Occupancy,
+    /// Events of bucket `cur + BUCKETS` and later.
+    far: BinaryHeap<Far>,
+    /// Timer events in the ring (too large for a `Pending` word).
+    timers: Timers,
+    len: usize,
     next_seq: u64,
+}
+
+impl Default for EventQueue {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl EventQueue {
     /// An empty queue.
     pub fn new() -> Self {
-        Self::default()
+        EventQueue {
+            cur: 0,
+            late: BinaryHeap::new(),
+            ring: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: Occupancy::default(),
+            far: BinaryHeap::new(),
+            timers: Timers::default(),
+            len: 0,
+            next_seq: 0,
+        }
     }
 
     /// Schedule `event` at `time`, after every event already scheduled at that time.
     pub fn push(&mut self, time: SimTime, event: Event) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry {
-            key: u128::from(time.0) << 64 | u128::from(seq),
-            event,
-        });
+        let time = time.0;
+        let bucket = time >> BUCKET_SHIFT;
+        self.len += 1;
+        if bucket <= self.cur {
+            self.late.push(Far {
+                key: u128::from(time) << 64 | u128::from(seq),
+                event,
+            });
+        } else if bucket - self.cur < BUCKETS as u64 {
+            let slot = (bucket & SLOT_MASK) as usize;
+            let word = self.timers.pack(event);
+            push_growing_by_half(&mut self.ring[slot], Pending { time, word });
+            self.occupied.set(slot);
+        } else {
+            self.far.push(Far {
+                key: u128::from(time) << 64 | u128::from(seq),
+                event,
+            });
+        }
     }
 
     /// The earliest event, if any.
     pub fn pop(&mut self) -> Option<(SimTime, Event)> {
-        self.heap.pop().map(|e| (e.time(), e.event))
+        if self.current().is_empty() && self.late.is_empty() {
+            if self.len == 0 {
+                return None;
+            }
+            self.advance();
+        }
+        let late_first = match (self.current().last(), self.late.peek()) {
+            (Some(early), Some(late)) => late.time() < early.time,
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        let next = if late_first {
+            self.late.pop().map(|far| (far.time(), far.event))
+        } else {
+            let slot = (self.cur & SLOT_MASK) as usize;
+            let timers = &mut self.timers;
+            self.ring[slot]
+                .pop()
+                .map(|p| (p.time, timers.unpack(p.word)))
+        };
+        let (time, event) = next?;
+        self.len -= 1;
+        Some((SimTime(time), event))
     }
 
     /// Time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(Entry::time)
+        let early = self.current().last().map(|p| p.time);
+        let late = self.late.peek().map(Far::time);
+        if let Some(next) = early.into_iter().chain(late).min() {
+            return Some(SimTime(next));
+        }
+        if self.len == 0 {
+            return None;
+        }
+        let earliest = match self.next_occupied() {
+            Some(slot) => self.ring[slot].iter().map(|p| p.time).min(),
+            None => self.far.peek().map(Far::time),
+        };
+        earliest.map(SimTime)
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     /// True when nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 
-    /// Bytes one pending event occupies in the queue.
+    /// Bytes one pending event occupies in the queue: in the ring (where nearly all are) or, if
+    /// more, in the heap of far events.
     pub const fn bytes_per_event() -> usize {
-        std::mem::size_of::<Entry>()
+        let ring = std::mem::size_of::<Pending>();
+        let far = std::mem::size_of::<Far>();
+        if ring > far { ring } else { far }
+    }
+
+    /// Bytes the queue's buffers have reserved (their capacity, not only what is in use).
+    pub fn reserved_bytes(&self) -> usize {
+        let pending = std::mem::size_of::<Pending>();
+        let ring: usize = self.ring.iter().map(|b| b.capacity() * pending).sum();
+        ring + (self.far.capacity() + self.late.capacity()) * std::mem::size_of::<Far>()
+            + self.ring.capacity() * std::mem::size_of::<Vec<Pending>>()
+            + self.timers.reserved_bytes()
+    }
+
+    /// The sorted events of bucket `cur`.
+    fn current(&self) -> &Vec<Pending> {
+        &self.ring[(self.cur & SLOT_MASK) as usize]
+    }
+
+    /// The ring slot of the earliest occupied bucket after `cur`, if any.
+    fn next_occupied(&self) -> Option<usize> {
+        self.occupied
+            .next_from(((self.cur + 1) & SLOT_MASK) as usize)
+    }
+
+    /// Make the earliest non-empty bucket the current one (when bucket `cur` and `late` are empty
+    /// and events are pending elsewhere): move the far events its new span covers into the ring, then sort it.
+    fn advance(&mut self) {
+        let next = match self.next_occupied() {
+            Some(slot) => self.cur + ((slot as u64).wrapping_sub(self.cur) & SLOT_MASK),
+            None => match self.far.peek() {
+                Some(far) => far.time() >> BUCKET_SHIFT,
+                None => return,
+            },
+        };
+        self.cur = next;
+        // Buckets up to `cur + BUCKETS` are now in the ring's span. Nothing was scheduled into
+        // them directly yet, so the far events, taken in `(time, seq)` order, go first.
+        while let Some(far) = self.far.peek()
+            && (far.time() >> BUCKET_SHIFT) - self.cur < BUCKETS as u64
+        {
+            let slot = ((far.time() >> BUCKET_SHIFT) & SLOT_MASK) as usize;
+            let pending = Pending {
+                time: far.time(),
+                word: self.timers.pack(far.event),
+            };
+            push_growing_by_half(&mut self.ring[slot], pending);
+            self.occupied.set(slot);
+            self.far.pop();
+        }
+        let slot = (self.cur & SLOT_MASK) as usize;
+        self.occupied.clear(slot);
+        // Stable: events at equal times keep their scheduling order.
+        self.ring[slot].sort_by_key(|p| p.time);
+        self.ring[slot].reverse();
+    }
+}
+
+/// Timer events waiting in the ring, by index, so that every event there packs into one word.
+#[derive(Debug, Default)]
+struct Timers {
+    slots: Vec<Event>,
+    free: Vec<u32>,
+}
+
+/// Tags of a packed event word (its top two bits).
+const DELIVER: u64 = 0;
+const SERVE: u64 = 1;
+const TIMER: u64 = 2;
+
+impl Timers {
+    /// `event` as a word: tag in bits 62-63; a delivery's receiver in bits 32-47 and message in
+    /// bits 0-31; a serving validator in bits 0-15; a timer's index here in bits 0-31.
+    fn pack(&mut self, event: Event) -> u64 {
+        match event {
+            Event::Deliver { to, msg } => DELIVER << 62 | u64::from(to) << 32 | u64::from(msg),
+            Event::Serve { validator } => SERVE << 62 | u64::from(validator),
+            timer @ Event::Timeout { .. } => {
+                let index = match self.free.pop() {
+                    Some(i) => {
+                        self.slots[i as usize] = timer;
+                        i
+                    }
+                    None => {
+                        self.slots.push(timer);
+                        (self.slots.len() - 1) as u32
+                    }
+                };
+                TIMER << 62 | u64::from(index)
+            }
+        }
+    }
+
+    /// The event `word` packs (a timer's index is freed).
+    fn unpack(&mut self, word: u64) -> Event {
+        let low = word as u32;
+        match word >> 62 {
+            DELIVER => Event::Deliver {
+                to: (word >> 32) as u16,
+                msg: low,
+            },
+            SERVE => Event::Serve {
+                validator: low as u16,
+            },
+            _ => {
+                self.free.push(low);
+                self.slots[low as usize]
+            }
+        }
+    }
+
+    fn reserved_bytes(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Event>() + self.free.capacity() * 4
+    }
+}
+
+/// Append `pending` to `bucket`, growing it by half when full rather than doubling: a bucket
+/// keeps its buffer for the next time round the ring, so doubling would waste a quarter of the
+/// queue's memory on average.
+fn push_growing_by_half(bucket: &mut Vec<Pending>, pending: Pending) {
+    if bucket.len() == bucket.capacity() {
+        bucket.reserve_exact((bucket.len() / 2).max(4));
+    }
+    bucket.push(pending);
+}
+
+/// One bit per ring slot, with a summary bit per word, to find the next occupied slot in a few
+/// word operations however sparse the ring is.
+#[derive(Debug)]
+struct Occupancy {
+    words: [u64; BUCKETS / 64],
+    summary: u64,
+}
+
+impl Default for Occupancy {
+    fn default() -> Self {
+        Occupancy {
+            words: [0; BUCKETS / 64],
+            summary: 0,
+        }
+    }
+}
+
+impl Occupancy {
+    fn set(&mut self, slot: usize) {
+        self.words[slot / 64] |= 1 << (slot % 64);
+        self.summary |= 1 << (slot / 64);
+    }
+
+    fn clear(&mut self, slot: usize) {
+        let word = &mut self.words[slot / 64];
+        *word &= !(1 << (slot % 64));
+        if *word == 0 {
+            self.summary &= !(1 << (slot / 64));
+        }
+    }
+
+    /// The first occupied slot at or after `start`, wrapping around the ring.
+    fn next_from(&self, start: usize) -> Option<usize> {
+        let (w, bit) = (start / 64, start % 64);
+        let here = self.words[w] & (u64::MAX << bit);
+        if here != 0 {
+            return Some(w * 64 + here.trailing_zeros() as usize);
+        }
+        // Later words, then (wrapping) earlier ones, then the low bits of word `w`.
+        let later = self.summary & ((u64::MAX << w) << 1);
+        let wrapped = self.summary & !((u64::MAX << w) << 1);
+        let word = if later != 0 { later } else { wrapped };
+        if word == 0 {
+            return None;
+        }
+        let i = word.trailing_zeros() as usize;
+        Some(i * 64 + self.words[i].trailing_zeros() as usize)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn deliver(to: u16) -> Event {
         Event::Deliver { to, msg: 0 }
@@ -175,6 +456,130 @@ mod tests {
             }
         }
         assert_eq!(q.len(), pending.len());
+    }
+
+    /// The reference order: a binary heap of `(time, seq)` keys, as the queue once was.
+    #[derive(Default)]
+    struct Reference {
+        heap: BinaryHeap<std::cmp::Reverse<(u64, u64, u32)>>,
+        seq: u64,
+    }
+
+    impl Reference {
+        fn push(&mut self, time: u64, id: u32) {
+            self.heap.push(std::cmp::Reverse((time, self.seq, id)));
+            self.seq += 1;
+        }
+
+        fn pop(&mut self) -> Option<(u64, u32)> {
+            self.heap.pop().map(|std::cmp::Reverse((t, _, id))| (t, id))
+        }
+
+        fn peek_time(&self) -> Option<u64> {
+            self.heap.peek().map(|std::cmp::Reverse((t, _, _))| *t)
+        }
+    }
+
+    /// Pushes at `now`, within a bucket, across the ring, beyond it, after quiet gaps longer
+    /// than the ring, and bursts at one instant: every pop and peek matches the reference.
+    #[test]
+    fn matches_a_binary_heap_over_every_span_of_delay() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let ring_ns = (BUCKETS as u64) << BUCKET_SHIFT;
+        let mut q = EventQueue::new();
+        let mut reference = Reference::default();
+        let mut now = 0u64;
+        let mut next_id = 0u32;
+        let mut popped = 0;
+        for step in 0..200_000 {
+            let pushes = match rng.random_range(0..10) {
+                0 => 0,
+                1 => 40,
+                _ => rng.random_range(0..3),
+            };
+            let instant = now + rng.random_range(0..3);
+            for _ in 0..pushes {
+                let delay = match rng.random_range(0..8) {
+                    0 => 0,
+                    1 => instant - now,
+                    2 => rng.random_range(0..1u64 << BUCKET_SHIFT),
+                    3 => rng.random_range(0..ring_ns),
+                    4 => ring_ns - 1 + rng.random_range(0..3),
+                    5 => rng.random_range(ring_ns..20 * ring_ns),
+                    _ => rng.random_range(20_000_000..120_000_000),
+                };
+                q.push(
+                    SimTime(now + delay),
+                    Event::Deliver {
+                        to: 0,
+                        msg: next_id,
+                    },
+                );
+                reference.push(now + delay, next_id);
+                next_id += 1;
+            }
+            assert_eq!(q.len(), reference.heap.len());
+            assert_eq!(
+                q.peek_time().map(|t| t.0),
+                reference.peek_time(),
+                "step {step}"
+            );
+            let pops = if step % 1000 == 999 {
+                1_000
+            } else {
+                rng.random_range(0..3)
+            };
+            for _ in 0..pops {
+                let expected = reference.pop();
+                let got = q.pop().map(|(t, e)| match e {
+                    Event::Deliver { msg, .. } => (t.0, msg),
+                    _ => unreachable!(),
+                });
+                assert_eq!(got, expected, "step {step}");
+                if let Some((t, _)) = got {
+                    now = t;
+                    popped += 1;
+                }
+            }
+        }
+        while let Some(expected) = reference.pop() {
+            assert_eq!(
+                q.pop().map(|(t, e)| (t.0, e)),
+                Some((
+                    expected.0,
+                    Event::Deliver {
+                        to: 0,
+                        msg: expected.1
+                    }
+                ))
+            );
+        }
+        assert!(q.is_empty() && q.pop().is_none() && q.peek_time().is_none());
+        assert!(popped > 100_000, "{popped} popped");
+    }
+
+    /// Validators broadcasting over 20-120 ms links, 100,000 deliveries pending: the buffers
+    /// the queue reserves stay within 48 bytes per pending event at the peak.
+    #[test]
+    fn broadcasts_reserve_at_most_48_bytes_per_pending_event() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut q = EventQueue::new();
+        let mut peak = 0;
+        q.push(SimTime(0), deliver(0));
+        for _ in 0..600_000 {
+            let (now, _) = q.pop().unwrap();
+            let fan_out = if q.len() < 100_000 { 2 } else { 0 };
+            for _ in 0..fan_out {
+                let delay = rng.random_range(20_000_000..120_000_000);
+                q.push(now + Duration::from_nanos(delay), deliver(1));
+            }
+            peak = peak.max(q.len());
+        }
+        let per_event = q.reserved_bytes() as f64 / peak as f64;
+        assert!(peak >= 99_000, "peak {peak}");
+        assert!(per_event <= 48.0, "{per_event:.1} bytes per pending event");
     }
 
     #[test]
