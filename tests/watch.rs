@@ -649,6 +649,11 @@ fn heights_needing_a_second_round_bring_the_engine_s_timeout_suggestion() {
         .find(|s| s["parameter"] == "timeout_propose")
         .unwrap_or_else(|| panic!("no timeout_propose suggestion: {suggested}"));
     assert_eq!(propose["current_value"], "3s");
+    assert_eq!(
+        field_u64(suggested, &["trend", "samples"]),
+        Some(20),
+        "the trend of the judged heights"
+    );
     let reason = propose["reason"].as_str().unwrap();
     assert!(
         reason.starts_with("25 % of heights needed more than one round"),

@@ -297,6 +297,15 @@ pub fn render(report: &HeightReport, terminal: bool) -> String {
     for name in &report.alerts_cleared {
         let _ = writeln!(s, "  alert cleared: {name}");
     }
+    if let Some(trend) = &report.trend {
+        let _ = writeln!(
+            s,
+            "  trend over the last {} heights: block interval {:+.4} s per minute, throughput {:+.2} tx/s per minute",
+            trend.samples,
+            trend.round_duration_slope * 60.0,
+            trend.throughput_slope * 60.0
+        );
+    }
     for suggestion in &report.suggestions {
         let _ = writeln!(
             s,

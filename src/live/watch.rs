@@ -15,7 +15,7 @@ use super::rpc::{Block, RpcClient, Status, Validator};
 use super::ws::{NewBlockSubscription, Signal};
 use crate::export::prometheus::STEPS;
 use crate::metrics::{ConsensusMetrics, LatencyHistogram, ResourceUsage};
-use crate::monitor::{Alert, Anomaly, PerformanceMonitor};
+use crate::monitor::{Alert, Anomaly, PerformanceMonitor, PerformanceTrend};
 use crate::optimize::{
     Observations, OptimizationEngine, OptimizationParameters, OptimizationSuggestion,
     ParameterValue, PerformanceTargets,
@@ -35,6 +35,8 @@ const THROUGHPUT_HEIGHTS: usize = 10;
 /// Judged heights needed before the optimization engine is asked, and how often after.
 const SUGGEST_AFTER: u64 = 20;
 const SUGGEST_EVERY: u64 = 10;
+/// The window the trend is fitted over.
+pub const TREND_WINDOW: Duration = Duration::from_secs(600);
 /// A failure that goes on is reported again this often.
 const REPEAT_NOTE: Duration = Duration::from_secs(10);
 /// `/net_info` is asked at most this often.
@@ -116,6 +118,8 @@ pub struct HeightReport {
     pub alerts_cleared: Vec<String>,
     /// The optimization engine's suggestions, when they changed at this height.
     pub suggestions: Vec<OptimizationSuggestion>,
+    /// The monitor's trend over the last [`TREND_WINDOW`], every 10 heights after 20.
+    pub trend: Option<PerformanceTrend>,
 }
 
 /// How a LastCommit was signed.
@@ -683,6 +687,7 @@ impl Watcher {
         self.judged += 1;
         if self.judged >= SUGGEST_AFTER && self.judged.is_multiple_of(SUGGEST_EVERY) {
             report.suggestions = self.new_suggestions(report.mempool_size);
+            report.trend = Some(self.monitor.calculate_trend(TREND_WINDOW));
         }
     }
 
