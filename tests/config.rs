@@ -577,6 +577,58 @@ fn costs_and_targets_are_checked() {
 }
 
 #[test]
+fn costs_that_would_overflow_are_refused() {
+    let e = assert_refused(
+        &with("costs:\n  base_memory_mb: 18446744073709551615\n"),
+        "costs.base_memory_mb",
+        &["18446744073709551615 MB", "at most 1048576 MB"],
+    );
+    assert!(e.to_string().starts_with("test.yaml"), "{e}");
+    assert_refused(
+        &with("costs:\n  commit_per_tx: 2562047h\n"),
+        "costs.commit_per_tx",
+        &["2562047h", "at most 1h"],
+    );
+    assert_refused(
+        &with("costs:\n  cores: 5000\n"),
+        "costs.cores",
+        &["5000 cores", "at most 4096"],
+    );
+    // The largest accepted values run (no overflow on the way).
+    let s = parse_scenario(
+        &with("costs:\n  base_memory_mb: 1048576\n  commit_per_tx: 1h\n  verify_per_tx: 1h\n"),
+        "t",
+    )
+    .unwrap();
+    let report = consensus_performance::sim::run(&s, 1).unwrap();
+    // Base memory plus the mempool's peak (at most 5000 transactions of 250 bytes: 2 MB).
+    assert!(
+        (1_048_576..=1_048_578).contains(&report.resources.memory_mb),
+        "{}",
+        report.resources.memory_mb
+    );
+}
+
+#[test]
+fn a_block_must_hold_a_transaction_beside_its_header() {
+    // tx_size 1000 and block_size_limit 1000 were accepted, yet the 1024-byte header leaves
+    // no room: every block was empty.
+    assert_refused(
+        &with("load:\n  tx_size: 1000\nparameters:\n  block_size_limit: 1000\n"),
+        "parameters.block_size_limit",
+        &["1000 bytes", "1024-byte block header", "at least 2024"],
+    );
+    let s = parse_scenario(
+        &with("load:\n  tx_size: 1000\nparameters:\n  block_size_limit: 2024\n"),
+        "t",
+    )
+    .unwrap();
+    let report = consensus_performance::sim::run(&s, 1).unwrap();
+    assert!(report.transactions_committed > 0);
+    assert!(report.heights.iter().all(|h| h.txs <= 1));
+}
+
+#[test]
 fn validate_alone_names_the_scenario() {
     let mut s = parse_scenario(MINIMAL, "t").unwrap();
     s.network.loss = 1.0;

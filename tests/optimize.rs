@@ -718,7 +718,7 @@ fn set_parameter_refuses_bad_names_and_values_with_clear_messages() {
     );
     assert_eq!(
         msg("block_size_limit", "200000000", &mut p),
-        "block_size_limit: 200000000 is outside the allowed range 1024..=104857600"
+        "block_size_limit: 200000000 is outside the allowed range 2048..=104857600"
     );
     assert_eq!(
         msg("parallel_verification", "yes", &mut p),

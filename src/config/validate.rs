@@ -6,6 +6,7 @@ use super::{
     RegionsSpec, Scenario, Topology, ValidatorsSpec,
 };
 use crate::optimize::{OptimizationParameters, PerformanceTargets};
+use crate::workload::BLOCK_OVERHEAD_BYTES;
 use std::time::Duration;
 
 /// Most validators a scenario may have.
@@ -18,6 +19,11 @@ pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 const MAX_STEP: Duration = Duration::from_secs(3600);
 /// Highest transaction rate, transactions per second.
 const MAX_TRANSACTION_RATE: f64 = 10_000_000.0;
+/// Most CPU cores of a validator in a cost model.
+const MAX_CORES: u32 = 4096;
+/// Largest idle memory of a validator in a cost model, MB (1 TiB): with per-operation costs of
+/// at most [`MAX_STEP`] it keeps every resource sum far from overflowing.
+const MAX_BASE_MEMORY_MB: u64 = 1 << 20;
 
 /// Check a scenario; the first problem found is returned with its field path (`network.loss`).
 /// The error's origin is the scenario's name; [`super::parse_scenario`] replaces it by the file.
@@ -616,12 +622,13 @@ fn check_parameters(p: &OptimizationParameters, tx_size: u32) -> Checked {
             "0 bytes: a block holds at least one transaction",
         ));
     }
-    if p.block_size_limit < tx_size {
+    let least = u64::from(BLOCK_OVERHEAD_BYTES) + u64::from(tx_size);
+    if u64::from(p.block_size_limit) < least {
         return Err(refuse(
             "parameters.block_size_limit",
             format!(
-                "{} bytes cannot hold one transaction of load.tx_size {tx_size} bytes: \
-                 make it at least {tx_size}",
+                "{} bytes cannot hold one transaction of load.tx_size {tx_size} bytes beside \
+                 the {BLOCK_OVERHEAD_BYTES}-byte block header: make it at least {least}",
                 p.block_size_limit
             ),
         ));
@@ -659,12 +666,45 @@ fn check_parameters(p: &OptimizationParameters, tx_size: u32) -> Checked {
 }
 
 fn check_costs(costs: &CostsSpec) -> Checked {
-    if let CostsSpec::Custom(model) = costs
-        && model.cores == 0
-    {
+    let CostsSpec::Custom(model) = costs else {
+        return Ok(());
+    };
+    if !(1..=MAX_CORES).contains(&model.cores) {
         return Err(refuse(
             "costs.cores",
-            "0 cores: a validator has at least 1 CPU core",
+            format!(
+                "{} cores: a validator has at least 1 and at most {MAX_CORES} CPU cores",
+                model.cores
+            ),
+        ));
+    }
+    let operations = [
+        ("sign", model.sign),
+        ("verify_vote", model.verify_vote),
+        ("build_per_tx", model.build_per_tx),
+        ("verify_per_tx", model.verify_per_tx),
+        ("verify_batch_overhead", model.verify_batch_overhead),
+        ("commit_per_tx", model.commit_per_tx),
+        ("commit_per_block", model.commit_per_block),
+    ];
+    for (name, cost) in operations {
+        if cost > MAX_STEP {
+            return Err(refuse(
+                format!("costs.{name}"),
+                format!(
+                    "{} is too long: one operation costs at most 1h",
+                    fmt_duration(cost)
+                ),
+            ));
+        }
+    }
+    if model.base_memory_mb > MAX_BASE_MEMORY_MB {
+        return Err(refuse(
+            "costs.base_memory_mb",
+            format!(
+                "{} MB: an idle validator's memory is at most {MAX_BASE_MEMORY_MB} MB (1 TiB)",
+                model.base_memory_mb
+            ),
         ));
     }
     Ok(())

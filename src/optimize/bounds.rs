@@ -22,8 +22,9 @@ pub const MIN_TIMEOUT: Duration = Duration::from_millis(50);
 pub const PROPOSE_DELAY_FACTOR: u32 = 3;
 /// `timeout_prevote` and `timeout_precommit` must cover this many maximal one-way delays.
 pub const VOTE_DELAY_FACTOR: u32 = 2;
-/// Smallest block size limit: 1 KiB, a few transactions.
-pub const MIN_BLOCK_SIZE: u32 = 1024;
+/// Smallest block size limit: the block header plus 1 KiB of transactions (a scenario's
+/// limit must hold a transaction beside the header).
+pub const MIN_BLOCK_SIZE: u32 = crate::workload::BLOCK_OVERHEAD_BYTES + 1024;
 /// Largest block size limit: 100 MiB, CometBFT's `MaxBlockSizeBytes`.
 pub const MAX_BLOCK_SIZE: u32 = 104_857_600;
 /// Smallest verification batch.
@@ -239,10 +240,10 @@ mod tests {
     }
 
     #[test]
-    fn block_size_range_is_one_kib_to_cometbft_max() {
+    fn block_size_range_is_header_plus_one_kib_to_cometbft_max() {
         let r = valid_range(Parameter::BlockSizeLimit);
-        assert!(!r.contains(ParameterValue::Count(1023)));
-        assert!(r.contains(ParameterValue::Count(1024)));
+        assert!(!r.contains(ParameterValue::Count(2047)));
+        assert!(r.contains(ParameterValue::Count(2048)));
         assert!(r.contains(ParameterValue::Count(104_857_600)));
         assert!(!r.contains(ParameterValue::Count(104_857_601)));
         assert!(!r.contains(ParameterValue::Flag(true)));

@@ -151,7 +151,7 @@ impl Node {
     fn charge(&mut self, t: SimTime, work: Work) -> SimTime {
         let start = t.max(self.busy_until);
         self.busy_until = start.plus_nanos(work.elapsed_ns);
-        self.cpu_ns += work.cpu_ns;
+        self.cpu_ns = self.cpu_ns.saturating_add(work.cpu_ns);
         self.busy_until
     }
 }
