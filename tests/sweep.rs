@@ -111,9 +111,12 @@ fn jsonl_is_byte_identical_with_one_and_two_threads() {
         assert!(record.report.heights.is_empty(), "heights dropped");
     }
     // Values keep the grid's key order (not alphabetical: block_interval < timeout_propose).
-    assert!(lines[3].starts_with(
-        r#"{"index":3,"point":1,"seed":6,"values":{"parameters.timeout_propose":"250ms","parameters.block_interval":"1s"},"report":{"#
-    ));
+    let sealed = format!(
+        r#"{{"sweep":"{}","runs":12,"index":3,"point":1,"seed":6,"values":{{"parameters.timeout_propose":"250ms","parameters.block_interval":"1s"}},"report":{{"#,
+        spec.fingerprint()
+    );
+    assert!(lines[3].starts_with(&sealed), "{}", lines[3]);
+    assert!(lines[3].contains(r#"},"checksum":""#), "{}", lines[3]);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -160,7 +163,16 @@ fn resume_refuses_the_output_of_another_sweep() {
     };
     let err = run_sweep(&spec(TWO_AXES), &resume, &fake_run).expect_err("another sweep");
     assert!(matches!(err, SweepError::Resume { line: 1, .. }), "{err}");
-    assert!(err.to_string().contains("seed 9"), "{err}");
+    assert!(
+        err.to_string().contains("a record of another sweep")
+            && err.to_string().contains(&spec(&other).fingerprint()),
+        "{err}"
+    );
+    // Its lines are untouched.
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read").lines().count(),
+        12
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -212,34 +224,215 @@ fn three_shards_merge_into_the_unsharded_file() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The sealed lines of TWO_AXES (12 runs) as run by the fake simulator.
+fn two_axes_lines(dir: &Path) -> Vec<String> {
+    let text = run_to_file(&spec(TWO_AXES), &dir.join("whole.jsonl"), 2);
+    text.lines().map(|l| format!("{l}\n")).collect()
+}
+
 #[test]
 fn merge_names_conflicting_and_missing_runs() {
-    let line = |index: usize, seed: u64| format!("{{\"index\":{index},\"seed\":{seed}}}\n");
-    let a = ("a.jsonl".to_string(), line(0, 1) + &line(1, 1));
-    let conflicting = ("b.jsonl".to_string(), line(1, 2));
-    let err = merge_lines(&[a.clone(), conflicting]).expect_err("conflict");
+    let dir = scratch("merge-errors");
+    let lines = two_axes_lines(&dir);
+    let file = |name: &str, picks: &[usize]| {
+        (
+            name.to_string(),
+            picks.iter().map(|&i| lines[i].as_str()).collect::<String>(),
+        )
+    };
+    let evens = file("a.jsonl", &[0, 2, 4, 6, 8, 10]);
+    let odds = file("b.jsonl", &[1, 3, 5, 7, 9, 11]);
     assert_eq!(
-        err.to_string(),
-        "merge: run 1 differs between a.jsonl and b.jsonl: they come from different sweeps or \
-         versions"
+        merge_lines(&[evens.clone(), odds.clone()]).expect("merges"),
+        lines.concat()
     );
-    let gap = ("c.jsonl".to_string(), line(3, 1));
-    let err = merge_lines(&[a.clone(), gap]).expect_err("gap");
-    assert!(err.to_string().contains("run 2 is missing"), "{err}");
-    let half = ("d.jsonl".to_string(), "{\"index\":2".to_string());
-    let err = merge_lines(&[a.clone(), half]).expect_err("half line");
+    // A shard that lost its last two lines: named, with the missing runs.
+    let cut = file("b.jsonl", &[1, 3, 5, 7]);
+    let err = merge_lines(&[evens.clone(), cut])
+        .expect_err("incomplete")
+        .to_string();
     assert!(
-        err.to_string()
-            .contains("d.jsonl ends in a half-written line"),
+        err.contains("2 of the 12 runs of sweep")
+            && err.contains("are missing: 9, 11;")
+            && err.contains("a.jsonl 6 runs, b.jsonl 4 runs")
+            && err.contains("b.jsonl looks cut short"),
         "{err}"
     );
+    // A shard file absent altogether.
+    let err = merge_lines(std::slice::from_ref(&evens))
+        .expect_err("half")
+        .to_string();
+    assert!(
+        err.contains("6 of the 12 runs") && err.contains("1, 3, 5, 7, 9, 11"),
+        "{err}"
+    );
+    // A line whose report had one digit changed.
+    let mut damaged = odds.clone();
+    let at = damaged.1.find("\"events\":").expect("events") + 9;
+    let digit = damaged.1.as_bytes()[at];
+    let replacement = if digit == b'1' { "2" } else { "1" };
+    damaged.1.replace_range(at..=at, replacement);
+    let err = merge_lines(&[evens.clone(), damaged])
+        .expect_err("damaged")
+        .to_string();
+    assert!(err.contains("b.jsonl:1: checksum mismatch"), "{err}");
+    // A half-written last line.
+    let mut half = odds.clone();
+    half.1.truncate(half.1.len() - 40);
+    let err = merge_lines(&[evens.clone(), half])
+        .expect_err("half line")
+        .to_string();
+    assert!(err.contains("b.jsonl ends in a half-written line"), "{err}");
+    // Identical duplicates are kept once.
     assert_eq!(
-        merge_lines(&[a.clone(), a])
+        merge_lines(&[evens.clone(), odds.clone(), evens.clone()])
             .expect("dedupes")
             .lines()
             .count(),
-        2
+        12
     );
+    // Lines that are not sealed records (an older format, or anything else).
+    let old = (
+        "old.jsonl".to_string(),
+        "{\"index\":0,\"seed\":1}\n".to_string(),
+    );
+    let err = merge_lines(&[old]).expect_err("unsealed").to_string();
+    assert!(
+        err.contains("old.jsonl:1: not a sealed sweep record"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn merge_refuses_a_shard_of_another_sweep() {
+    let dir = scratch("merge-foreign");
+    let mine = spec(TWO_AXES);
+    let other = spec(&TWO_AXES.replace("seeds: 2", "seeds: [5, 7]"));
+    assert_ne!(mine.fingerprint(), other.fingerprint());
+    let shard = |spec: &SweepSpec, k: usize, name: &str| {
+        let out = dir.join(name);
+        let sharded = SweepOptions {
+            shard: Some(Shard::parse(&format!("{k}/2")).expect("shard")),
+            ..options(&out, 1)
+        };
+        run_sweep(spec, &sharded, &fake_run).expect("runs");
+        out
+    };
+    let first = shard(&mine, 1, "mine-1.jsonl");
+    let foreign = shard(&other, 2, "other-2.jsonl");
+    let err = merge_files(&[&first, &foreign], &dir.join("m.jsonl"))
+        .expect_err("mixed")
+        .to_string();
+    assert!(
+        err.contains("other-2.jsonl:1 is a record of sweep")
+            && err.contains(&other.fingerprint())
+            && err.contains("mine-1.jsonl holds sweep")
+            && err.contains(&mine.fingerprint()),
+        "{err}"
+    );
+    assert!(!dir.join("m.jsonl").exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn resume_runs_again_from_a_line_whose_checksum_fails() {
+    let dir = scratch("resume-damaged");
+    let spec = spec(TWO_AXES);
+    let full = run_to_file(&spec, &dir.join("full.jsonl"), 2);
+    let out = dir.join("out.jsonl");
+    // Line 6's report with one digit changed.
+    let mut lines: Vec<String> = full.lines().map(|l| format!("{l}\n")).collect();
+    let at = lines[5].find("\"heights_committed\":").expect("field") + 20;
+    let digit = lines[5].as_bytes()[at];
+    lines[5].replace_range(at..=at, if digit == b'4' { "5" } else { "4" });
+    std::fs::write(&out, lines.concat()).expect("write");
+    let resume = SweepOptions {
+        existing: Existing::Resume,
+        ..options(&out, 2)
+    };
+    let summary = run_sweep(&spec, &resume, &fake_run).expect("resumes");
+    assert_eq!((summary.resumed, summary.ran), (5, 7));
+    assert!(
+        summary
+            .notes
+            .iter()
+            .any(|n| n.contains("out.jsonl:6: checksum mismatch")),
+        "{:?}",
+        summary.notes
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), full);
+    // Damage on the first line of a file that still names this sweep: run again from 0.
+    let mut lines: Vec<String> = full.lines().map(|l| format!("{l}\n")).collect();
+    let at = lines[0].find("\"seed\":").expect("seed") + 7;
+    lines[0].replace_range(at..=at, "9");
+    std::fs::write(&out, lines.concat()).expect("write");
+    let summary = run_sweep(&spec, &resume, &fake_run).expect("resumes");
+    assert_eq!((summary.resumed, summary.ran), (0, 12));
+    assert_eq!(std::fs::read_to_string(&out).expect("read"), full);
+    // A file in another format is not ours to truncate: refused, kept.
+    std::fs::write(&out, "{\"index\":0}\nprecious\n").expect("write");
+    let err = run_sweep(&spec, &resume, &fake_run).expect_err("not ours");
+    assert!(
+        err.to_string().contains("not a sealed sweep record"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "{\"index\":0}\nprecious\n"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_locked_output_is_refused_by_a_second_sweep() {
+    let dir = scratch("locked");
+    let spec = spec(TWO_AXES);
+    let out = dir.join("out.jsonl");
+    let partial = run_to_file(&spec, &out, 1);
+    std::fs::write(
+        &out,
+        partial
+            .lines()
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    )
+    .expect("write");
+    // Another sweep holds the lock (as a concurrent `sweep --resume` would).
+    let holder = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&out)
+        .expect("open");
+    holder.lock().expect("lock");
+    let resume = SweepOptions {
+        existing: Existing::Resume,
+        ..options(&out, 1)
+    };
+    let err = run_sweep(&spec, &resume, &fake_run).expect_err("locked");
+    assert!(matches!(err, SweepError::Locked(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("being written by another ccperf sweep"),
+        "{err}"
+    );
+    let force = SweepOptions {
+        existing: Existing::Overwrite,
+        ..options(&out, 1)
+    };
+    assert!(matches!(
+        run_sweep(&spec, &force, &fake_run),
+        Err(SweepError::Locked(_))
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read").lines().count(),
+        3
+    );
+    drop(holder);
+    let summary = run_sweep(&spec, &resume, &fake_run).expect("resumes once free");
+    assert_eq!((summary.resumed, summary.ran), (3, 9));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -407,7 +600,8 @@ fn cli_exits_2_on_a_bad_sweep_file_or_shard_before_running() {
     assert_eq!(out.status.code(), Some(2), "--resume needs --out");
 
     let a = dir.join("a.jsonl");
-    std::fs::write(&a, "{\"index\":1}\n").expect("write");
+    let lines = two_axes_lines(&dir);
+    std::fs::write(&a, lines[..10].concat()).expect("write");
     let merged = dir.join("m.jsonl");
     let out = ccperf(&[
         "merge",
@@ -416,7 +610,14 @@ fn cli_exits_2_on_a_bad_sweep_file_or_shard_before_running() {
         merged.to_str().expect("utf-8"),
     ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("run 0 is missing"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 of the 12 runs")
+            && stderr.contains("10-11")
+            && stderr.contains("a.jsonl"),
+        "{stderr}"
+    );
+    assert!(!merged.exists());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -470,5 +671,63 @@ fn cli_sweep_writes_in_order_and_refuses_to_overwrite() {
     assert_eq!(sweep_with(&args(false), &fake_run, |_| None), 2, "exists");
     assert_eq!(sweep_with(&args(true), &fake_run, slurm_second_of_two), 0);
     assert_eq!(std::fs::read_to_string(&out).expect("read"), text);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn two_concurrent_resumes_leave_each_run_once() {
+    let dir = scratch("concurrent");
+    let base = dir.join("short.yaml");
+    std::fs::write(
+        &base,
+        "name: short\nduration: 3s\nvalidators: { count: 4 }\nnetwork: { gossip: direct }\ncosts: none\n",
+    )
+    .expect("write");
+    let sweep = dir.join("sweep.yaml");
+    std::fs::write(
+        &sweep,
+        format!(
+            "base: {}\ngrid: {{ parameters.timeout_propose: [1s, 2s, 3s, 4s] }}\nseeds: 4\n",
+            base.display()
+        ),
+    )
+    .expect("write");
+    let out = dir.join("out.jsonl");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_ccperf"))
+            .args(["sweep", sweep.to_str().expect("utf-8"), "--out"])
+            .arg(&out)
+            .args(["--resume", "--jobs", "1"])
+            .env("CI", "true")
+            .env_remove("SLURM_ARRAY_TASK_ID")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ccperf starts")
+    };
+    let (a, b) = (start(), start());
+    for child in [a, b] {
+        let output = child.wait_with_output().expect("ran");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match output.status.code() {
+            Some(0) => {}
+            Some(2) => assert!(
+                stderr.contains("being written by another ccperf sweep"),
+                "{stderr}"
+            ),
+            other => panic!("exit {other:?}: {stderr}"),
+        }
+    }
+    let text = std::fs::read_to_string(&out).expect("read");
+    let indices: Vec<usize> = text
+        .lines()
+        .map(|l| SweepRecord::from_line(l).expect("sealed record").index)
+        .collect();
+    assert_eq!(
+        indices,
+        (0..16).collect::<Vec<_>>(),
+        "each run once, in order"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

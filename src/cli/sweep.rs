@@ -86,6 +86,9 @@ pub fn sweep_with(args: &SweepArgs, runner: &Runner, var: impl Fn(&str) -> Optio
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    for note in &summary.notes {
+        output::note(note);
+    }
     let table = render_summary(&summary);
     let printed = if args.out.is_some() {
         output::print(&table)

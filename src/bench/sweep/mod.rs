@@ -12,11 +12,13 @@
 //! ```
 
 mod merge;
+mod record;
 mod run;
 mod shard;
 
 pub use merge::{merge_files, merge_lines};
-pub use run::{Existing, PointSummary, SweepOptions, SweepRecord, SweepSummary, run_sweep};
+pub use record::{MAX_RECORD_BYTES, RecordError, SweepRecord};
+pub use run::{Existing, PointSummary, SweepOptions, SweepSummary, run_sweep};
 pub use shard::Shard;
 
 use crate::config::{self, ConfigError, Scenario, input};
@@ -114,6 +116,12 @@ pub enum SweepError {
         /// What failed.
         message: String,
     },
+    /// Another sweep holds the output file's lock.
+    #[error(
+        "{0} is being written by another ccperf sweep (it is locked): wait for that one to \
+         finish, or write to another file"
+    )]
+    Locked(String),
     /// The output file exists and neither resuming nor overwriting was asked for.
     #[error("{0} exists: pass --resume to continue it or --force to overwrite it")]
     OutputExists(String),
@@ -234,6 +242,24 @@ impl SweepSpec {
             message: format!("cannot read the sweep file: {e}"),
         })?;
         SweepSpec::parse(&text, &origin)
+    }
+
+    /// What identifies the sweep's results: 16 hex digits of a hash of the ccperf version,
+    /// the name, the base scenario with every default filled in, the grid and the seeds. Every
+    /// shard of the sweep has the same; a change to any of them gives another.
+    pub fn fingerprint(&self) -> String {
+        let mut text = format!(
+            "ccperf {}\nname {}\nbase\n{}",
+            env!("CARGO_PKG_VERSION"),
+            self.name,
+            config::to_yaml(&self.base)
+        );
+        for axis in &self.grid {
+            let values: Vec<String> = axis.values.iter().map(show).collect();
+            text.push_str(&format!("grid {} = [{}]\n", axis.key, values.join(", ")));
+        }
+        text.push_str(&format!("seeds {:?}\n", self.seeds));
+        format!("{:016x}", record::fnv1a(text.as_bytes()))
     }
 
     /// Number of grid points (1 for an empty grid).

@@ -1,15 +1,14 @@
 //! Running a sweep: every (point, seed) in parallel, lines written in index order as runs
 //! complete, resumable, shardable.
 
+use super::record::{SweepRecord, read_lines};
 use super::{Shard, SweepError, SweepPoint, SweepSpec, show};
 use crate::bench::runner::{self, Runner};
 use crate::bench::stats::mean;
 use crate::report::RunReport;
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -41,21 +40,6 @@ pub struct SweepOptions {
     pub progress: bool,
 }
 
-/// One run of a sweep: one line of its JSONL output.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SweepRecord {
-    /// Run index: `point * seeds + seed position`.
-    pub index: usize,
-    /// Point index.
-    pub point: usize,
-    /// Seed.
-    pub seed: u64,
-    /// The point's grid values, in axis order.
-    pub values: Vec<(String, serde_json::Value)>,
-    /// The report, without per-height records and with `wall_time_s` 0 (so bytes repeat).
-    pub report: RunReport,
-}
-
 /// What a sweep did and, per point, the means of its runs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepSummary {
@@ -69,6 +53,9 @@ pub struct SweepSummary {
     pub resumed: usize,
     /// Runs simulated now.
     pub ran: usize,
+    /// What was repaired or could not be ensured in the output (a damaged line run again, no
+    /// lock), for the user to read.
+    pub notes: Vec<String>,
     /// Every record of this shard, in index order (resumed and new).
     pub records: Vec<SweepRecord>,
     /// Per point with at least one record, in point order.
@@ -124,9 +111,14 @@ pub fn run_sweep(
         runner::check_jobs(jobs).map_err(SweepError::Pool)?;
     }
 
-    let (mut records, mut sink) = match &options.out {
-        None => (Vec::new(), None),
-        Some(path) => open_output(path, options.existing, &slots, &points)?,
+    let sweep = spec.fingerprint();
+    let runs = spec.run_count();
+    let (mut records, mut sink, notes) = match &options.out {
+        None => (Vec::new(), None, Vec::new()),
+        Some(path) => {
+            let output = open_output(path, options.existing, &slots, &points, &sweep, runs)?;
+            (output.records, Some(output.file), output.notes)
+        }
     };
     let resumed = records.len();
     let pending = &slots[resumed..];
@@ -137,7 +129,8 @@ pub fn run_sweep(
     bar.set_prefix(spec.name.clone());
     bar.inc(resumed as u64);
     let path = options.out.as_ref().map(|p| p.display().to_string());
-    execute(pending, &points, &pool, runner, |record| {
+    let seal = |slot: RunSlot, report| record_of(slot, &points[slot.point], report, &sweep, runs);
+    execute(pending, &points, &pool, runner, seal, |record| {
         if let (Some(file), Some(path)) = (sink.as_mut(), &path) {
             file.write_all(record.to_line().as_bytes())
                 .map_err(|e| io_error(path, e))?;
@@ -154,6 +147,7 @@ pub fn run_sweep(
         shard: options.shard,
         resumed,
         ran: pending.len(),
+        notes,
         points: summarise(&records, &points),
         records,
     })
@@ -166,6 +160,7 @@ fn execute(
     points: &[SweepPoint],
     pool: &rayon::ThreadPool,
     runner: &Runner,
+    seal: impl Fn(RunSlot, RunReport) -> SweepRecord,
     mut write: impl FnMut(SweepRecord) -> Result<(), SweepError>,
 ) -> Result<(), SweepError> {
     let next = AtomicUsize::new(0);
@@ -205,7 +200,7 @@ fn execute(
                         message,
                     }
                 })?;
-                write(SweepRecord::new(slot, &points[slot.point], report))?;
+                write(seal(slot, report))?;
                 written += 1;
             }
         }
@@ -213,142 +208,168 @@ fn execute(
     })
 }
 
-/// Open `path` for appending records in `slots` order; with `Existing::Resume`, keep the
-/// complete lines that match the first slots (dropping a half-written last line) and return
-/// them.
+/// The output file, locked, positioned for appending; the records kept from it (resume);
+/// and what was repaired in it.
+struct Output {
+    records: Vec<SweepRecord>,
+    file: File,
+    notes: Vec<String>,
+}
+
+/// Open `path` for appending records in `slots` order, holding an exclusive lock on it for as
+/// long as the sweep runs. With `Existing::Resume`, keep the complete lines that are sealed
+/// records of this sweep matching the first slots; a half-written last line is dropped, and
+/// from a line whose checksum fails on, runs are done again.
 fn open_output(
     path: &Path,
     existing: Existing,
     slots: &[RunSlot],
     points: &[SweepPoint],
-) -> Result<(Vec<SweepRecord>, Option<File>), SweepError> {
+    sweep: &str,
+    runs: usize,
+) -> Result<Output, SweepError> {
     let name = path.display().to_string();
-    let exists = path.exists();
+    let mut exists = path.exists();
     if exists && existing == Existing::Refuse {
         return Err(SweepError::OutputExists(name));
     }
-    if !exists || existing == Existing::Overwrite {
-        let file = File::create(path).map_err(|e| io_error(&name, e))?;
-        return Ok((Vec::new(), Some(file)));
+    let open = |create: bool| {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(create)
+            .open(path)
+    };
+    let mut file = match open(!exists) {
+        // Another sweep created it a moment ago: treat it as existing (its lock decides).
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if existing == Existing::Refuse {
+                return Err(SweepError::OutputExists(name));
+            }
+            exists = true;
+            open(false)
+        }
+        other => other,
     }
-    let text = std::fs::read_to_string(path).map_err(|e| io_error(&name, e))?;
-    let complete = text.rfind('\n').map_or(0, |i| i + 1);
+    .map_err(|e| io_error(&name, e))?;
+    let mut notes = Vec::new();
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(SweepError::Locked(name)),
+        Err(std::fs::TryLockError::Error(e)) => notes.push(format!(
+            "{name}: cannot lock it ({e}): make sure no other sweep writes it"
+        )),
+    }
+    if !exists || existing == Existing::Overwrite {
+        file.set_len(0).map_err(|e| io_error(&name, e))?;
+        return Ok(Output {
+            records: Vec::new(),
+            file,
+            notes,
+        });
+    }
+    let lines = read_lines(&file).map_err(|e| SweepError::Io {
+        path: name.clone(),
+        message: format!("cannot resume: {e}"),
+    })?;
     let mut records = Vec::new();
-    for (line_no, line) in text[..complete].lines().enumerate() {
+    let mut kept_bytes = 0u64;
+    for (line_no, line) in lines.complete.iter().enumerate() {
         let resume_error = |message: String| SweepError::Resume {
             path: name.clone(),
             line: line_no + 1,
             message,
         };
+        let record = match SweepRecord::from_line(line) {
+            Ok(record) => record,
+            // Damage in a file this sweep wrote (earlier lines prove it, or the line still
+            // names this sweep): run again from here.
+            Err(e) if line_no > 0 || names_sweep(line, sweep) => {
+                notes.push(format!(
+                    "{name}:{}: {e}: that run and the {} after it in the file are run again",
+                    line_no + 1,
+                    lines.complete.len() - line_no - 1
+                ));
+                break;
+            }
+            Err(e) => {
+                return Err(resume_error(format!(
+                    "{e}; use --force to start the file again"
+                )));
+            }
+        };
+        if record.sweep != sweep || record.runs != runs {
+            return Err(resume_error(format!(
+                "a record of another sweep (fingerprint {}, {} runs; this one is {sweep}, \
+                 {runs} runs): its base, grid, seeds, name or the ccperf version differ; use \
+                 --force to start again",
+                record.sweep, record.runs
+            )));
+        }
         let Some(slot) = slots.get(line_no) else {
             return Err(resume_error(format!(
                 "the file has more lines than this sweep (or shard) has runs ({})",
                 slots.len()
             )));
         };
-        let record = SweepRecord::from_line(line)
-            .map_err(|e| resume_error(format!("not a sweep record ({e})")))?;
-        let expected = SweepRecord::new(*slot, &points[slot.point], record.report);
-        let sorted = |values: &[(String, serde_json::Value)]| {
-            values.iter().cloned().collect::<BTreeMap<_, _>>()
-        };
-        if (record.index, record.point, record.seed) != (slot.index, slot.point, slot.seed)
-            || sorted(&record.values) != sorted(&expected.values)
-        {
+        if (record.index, record.point, record.seed) != (slot.index, slot.point, slot.seed) {
             return Err(resume_error(format!(
                 "holds run {} (point {}, seed {}) where this sweep has run {} (point {}, seed \
-                 {}): it belongs to another sweep or shard; use --force to start again",
+                 {}): it belongs to another shard; use --force to start again",
                 record.index, record.point, record.seed, slot.index, slot.point, slot.seed
             )));
         }
-        records.push(expected);
+        records.push(record_of(
+            *slot,
+            &points[slot.point],
+            record.report,
+            sweep,
+            runs,
+        ));
+        kept_bytes += line.len() as u64 + 1;
     }
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
+    if lines.torn && kept_bytes == lines.complete_bytes {
+        notes.push(format!(
+            "{name}: its half-written last line is dropped and that run done again"
+        ));
+    }
+    file.set_len(kept_bytes).map_err(|e| io_error(&name, e))?;
+    file.seek(SeekFrom::End(0))
         .map_err(|e| io_error(&name, e))?;
-    file.set_len(complete as u64)
-        .map_err(|e| io_error(&name, e))?;
-    drop(file);
-    let file = OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(|e| io_error(&name, e))?;
-    Ok((records, Some(file)))
+    Ok(Output {
+        records,
+        file,
+        notes,
+    })
 }
 
-impl SweepRecord {
-    fn new(slot: RunSlot, point: &SweepPoint, mut report: RunReport) -> SweepRecord {
-        report.heights.clear();
-        report.wall_time_s = 0.0;
-        SweepRecord {
-            index: slot.index,
-            point: slot.point,
-            seed: slot.seed,
-            values: point
-                .values
-                .iter()
-                .map(|(key, value)| (key.clone(), yaml_to_json(value)))
-                .collect(),
-            report,
-        }
-    }
-
-    /// The JSONL line, newline included: `{"index","point","seed","values","report"}`.
-    pub fn to_line(&self) -> String {
-        let line = serde_json::to_string(&LineOut {
-            index: self.index,
-            point: self.point,
-            seed: self.seed,
-            values: OrderedValues(&self.values),
-            report: &self.report,
-        });
-        // Numbers, strings and plain structs always serialise.
-        line.map(|l| l + "\n")
-            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}\n"))
-    }
-
-    /// Read a line written by [`SweepRecord::to_line`] (values come back sorted by key).
-    pub fn from_line(line: &str) -> Result<SweepRecord, serde_json::Error> {
-        let parsed: LineIn = serde_json::from_str(line)?;
-        Ok(SweepRecord {
-            index: parsed.index,
-            point: parsed.point,
-            seed: parsed.seed,
-            values: parsed.values.into_iter().collect(),
-            report: parsed.report,
-        })
-    }
+/// Whether `line`, though not a sound record, still says it belongs to sweep `sweep`.
+fn names_sweep(line: &str, sweep: &str) -> bool {
+    line.starts_with(&format!("{{\"sweep\":\"{sweep}\","))
 }
 
-#[derive(Serialize)]
-struct LineOut<'a> {
-    index: usize,
-    point: usize,
-    seed: u64,
-    values: OrderedValues<'a>,
-    report: &'a RunReport,
-}
-
-#[derive(Deserialize)]
-struct LineIn {
-    index: usize,
-    point: usize,
-    seed: u64,
-    values: BTreeMap<String, serde_json::Value>,
-    report: RunReport,
-}
-
-/// Grid values as a JSON object in axis order (serde_json's own map would sort them).
-struct OrderedValues<'a>(&'a [(String, serde_json::Value)]);
-
-impl Serialize for OrderedValues<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
+/// The record of run `slot` of the sweep `sweep` (fingerprint) of `runs` runs.
+fn record_of(
+    slot: RunSlot,
+    point: &SweepPoint,
+    mut report: RunReport,
+    sweep: &str,
+    runs: usize,
+) -> SweepRecord {
+    report.heights.clear();
+    report.wall_time_s = 0.0;
+    SweepRecord {
+        sweep: sweep.to_string(),
+        runs,
+        index: slot.index,
+        point: slot.point,
+        seed: slot.seed,
+        values: point
+            .values
+            .iter()
+            .map(|(key, value)| (key.clone(), yaml_to_json(value)))
+            .collect(),
+        report,
     }
 }
 
