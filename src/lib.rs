@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod net;
 pub mod optimize;
+pub mod p2p;
 pub mod report;
 pub mod sim;
 pub mod workload;

@@ -11,8 +11,9 @@ mod validate;
 
 pub use builtin::{builtin_names, builtin_scenario, builtin_scenario_text};
 pub use scenario::{
-    ByzantineBehavior, ByzantineSpec, CostModel, CostPreset, CostsSpec, GossipModel, LatencySpec,
-    LoadSpec, NetworkSpec, PartitionSpec, RegionsSpec, Scenario, Topology, ValidatorsSpec,
+    ByzantineBehavior, ByzantineSpec, CostModel, CostPreset, CostsSpec, EntryNodes, GossipModel,
+    LatencySpec, LoadSpec, MempoolSpec, NetworkSpec, P2pSpec, PartitionSpec, RegionsSpec, Scenario,
+    Topology, ValidatorsSpec,
 };
 pub use settings::{EffectiveSettings, Settings, Source};
 pub use validate::{MAX_DURATION, MAX_TOTAL_POWER, MAX_VALIDATORS, validate};

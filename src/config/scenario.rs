@@ -296,6 +296,47 @@ pub struct NetworkSpec {
     /// CometBFT's QA latency emulation sets with netem); only with `regions`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region_jitter: Option<f64>,
+    /// Non-voting nodes (sentries, RPC nodes) that relay gossip and keep a mempool; indexed
+    /// after the validators. Only with `gossip: cometbft`.
+    pub full_nodes: u32,
+    /// CometBFT's `[p2p]` and `[consensus]` gossip settings (with `gossip: cometbft`).
+    pub p2p: P2pSpec,
+}
+
+/// CometBFT's peer-to-peer settings, with CometBFT's defaults (config/config.go,
+/// docs "config.toml" reference).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pSpec {
+    /// `p2p.max_num_outbound_peers` (default 10): peers each node dials.
+    pub max_num_outbound_peers: u32,
+    /// `p2p.max_num_inbound_peers` (default 40): dials a node accepts.
+    pub max_num_inbound_peers: u32,
+    /// `p2p.send_rate` in bytes per second per connection (default 5120000).
+    pub send_rate: u64,
+    /// `p2p.recv_rate` in bytes per second per connection (default 5120000).
+    pub recv_rate: u64,
+    /// `p2p.flush_throttle_timeout` (default 100ms): how long written messages may wait in a
+    /// connection's buffer before it is flushed.
+    #[serde(with = "crate::config::duration")]
+    pub flush_throttle_timeout: Duration,
+    /// `consensus.peer_gossip_sleep_duration` (default 100ms): how long a peer's gossip routine
+    /// sleeps when it has nothing to send.
+    #[serde(with = "crate::config::duration")]
+    pub peer_gossip_sleep_duration: Duration,
+}
+
+impl Default for P2pSpec {
+    fn default() -> Self {
+        P2pSpec {
+            max_num_outbound_peers: 10,
+            max_num_inbound_peers: 40,
+            send_rate: 5_120_000,
+            recv_rate: 5_120_000,
+            flush_throttle_timeout: Duration::from_millis(100),
+            peer_gossip_sleep_duration: Duration::from_millis(100),
+        }
+    }
 }
 
 /// Where the nodes are: named cloud regions (`ccperf regions` lists them), validators first in
@@ -446,6 +487,8 @@ impl Default for NetworkSpec {
             gossip: GossipModel::default(),
             regions: None,
             region_jitter: None,
+            full_nodes: 0,
+            p2p: P2pSpec::default(),
         }
     }
 }
@@ -458,6 +501,47 @@ pub struct LoadSpec {
     pub transaction_rate: f64,
     /// Size of one transaction in bytes.
     pub tx_size: u32,
+    /// The nodes clients submit transactions to (with `gossip: cometbft`): a count, drawn from
+    /// the seed among the full nodes (or the validators when there are none), or a list of
+    /// node indices (full nodes are numbered after the validators).
+    pub entry_nodes: EntryNodes,
+    /// CometBFT's `[mempool]` limits.
+    pub mempool: MempoolSpec,
+}
+
+/// Which nodes clients submit transactions to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EntryNodes {
+    /// This many, drawn from the seed.
+    Count(u32),
+    /// These node indices.
+    List(Vec<u16>),
+}
+
+impl Default for EntryNodes {
+    fn default() -> Self {
+        EntryNodes::Count(1)
+    }
+}
+
+/// CometBFT's mempool limits (config.toml `[mempool]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSpec {
+    /// `mempool.size` (default 5000): transactions a mempool holds; more are refused.
+    pub size: u32,
+    /// `mempool.max_txs_bytes` (default 1073741824): bytes a mempool holds.
+    pub max_txs_bytes: u64,
+}
+
+impl Default for MempoolSpec {
+    fn default() -> Self {
+        MempoolSpec {
+            size: 5_000,
+            max_txs_bytes: 1 << 30,
+        }
+    }
 }
 
 impl Default for LoadSpec {
@@ -465,6 +549,8 @@ impl Default for LoadSpec {
         LoadSpec {
             transaction_rate: 100.0,
             tx_size: 250,
+            entry_nodes: EntryNodes::default(),
+            mempool: MempoolSpec::default(),
         }
     }
 }
@@ -538,6 +624,10 @@ pub struct CostModel {
     pub commit_per_block: Duration,
     /// Resident memory of an idle validator, megabytes.
     pub base_memory_mb: u64,
+    /// CheckTx of one transaction, on arrival in a node's mempool and again at each recheck
+    /// after a block (with `gossip: cometbft`).
+    #[serde(with = "crate::config::duration")]
+    pub check_tx: Duration,
 }
 
 impl CostModel {
@@ -553,6 +643,7 @@ impl CostModel {
             commit_per_tx: Duration::ZERO,
             commit_per_block: Duration::ZERO,
             base_memory_mb: 0,
+            check_tx: Duration::ZERO,
         }
     }
 }
@@ -570,6 +661,9 @@ impl Default for CostModel {
             commit_per_tx: Duration::from_micros(20),
             commit_per_block: Duration::from_millis(5),
             base_memory_mb: 256,
+            // The kvstore application's CheckTx parses `key=value` and answers: the cost is
+            // CometBFT's mempool path (hashing, the cache, the local ABCI call), tens of µs.
+            check_tx: Duration::from_micros(20),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! says what is wrong and what is allowed.
 
 use super::{
-    ByzantineSpec, ConfigError, CostsSpec, LatencySpec, LoadSpec, NetworkSpec, PartitionSpec,
-    RegionsSpec, Scenario, Topology, ValidatorsSpec,
+    ByzantineSpec, ConfigError, CostsSpec, EntryNodes, GossipModel, LatencySpec, LoadSpec,
+    NetworkSpec, PartitionSpec, RegionsSpec, Scenario, Topology, ValidatorsSpec,
 };
 use crate::optimize::{OptimizationParameters, PerformanceTargets};
 use crate::workload::BLOCK_OVERHEAD_BYTES;
@@ -50,7 +50,10 @@ fn check_scenario(s: &Scenario) -> Checked {
     check_duration(s.duration)?;
     check_validators(&s.validators)?;
     let count = s.validators.count;
-    check_network(&s.network, count, s.duration)?;
+    check_gossip(s)?;
+    // Partitions may name full nodes too: they are numbered after the validators.
+    let nodes = count.saturating_add(s.network.full_nodes);
+    check_network(&s.network, nodes, s.duration)?;
     check_load(&s.load)?;
     if let Some(byzantine) = &s.byzantine {
         check_byzantine(byzantine, count)?;
@@ -518,6 +521,104 @@ fn check_partition(i: usize, p: &PartitionSpec, count: u32, duration: Duration) 
     Ok(())
 }
 
+/// The gossip layer's settings: full nodes, entry nodes, peers, rates and timers.
+fn check_gossip(s: &Scenario) -> Checked {
+    let n = &s.network;
+    let count = s.validators.count;
+    if n.gossip == GossipModel::Direct {
+        if n.full_nodes > 0 {
+            return Err(refuse(
+                "network.full_nodes",
+                format!(
+                    "{}: full nodes relay CometBFT's gossip, so they need `gossip: cometbft` \
+                     (the direct model sends every message straight from its signer)",
+                    n.full_nodes
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let nodes = u64::from(count) + u64::from(n.full_nodes);
+    if nodes > u64::from(MAX_VALIDATORS) {
+        return Err(refuse(
+            "network.full_nodes",
+            format!(
+                "{} validators and {} full nodes: at most {MAX_VALIDATORS} nodes in all",
+                count, n.full_nodes
+            ),
+        ));
+    }
+    let p = &n.p2p;
+    if p.max_num_outbound_peers == 0 && n.topology == Topology::FullMesh {
+        return Err(refuse(
+            "network.p2p.max_num_outbound_peers",
+            "0: every node must dial at least one peer, or no gossip reaches it",
+        ));
+    }
+    for (field, rate) in [("send_rate", p.send_rate), ("recv_rate", p.recv_rate)] {
+        if rate == 0 {
+            return Err(refuse(
+                format!("network.p2p.{field}"),
+                "0 B/s: a connection must move at least 1 byte per second (CometBFT's default \
+                 is 5120000)",
+            ));
+        }
+    }
+    if p.peer_gossip_sleep_duration.is_zero() || p.peer_gossip_sleep_duration > MAX_STEP {
+        return Err(refuse(
+            "network.p2p.peer_gossip_sleep_duration",
+            format!(
+                "{}: the gossip routines sleep this long when idle; it must be more than 0s \
+                 and at most 1h (CometBFT's default is 100ms)",
+                fmt_duration(p.peer_gossip_sleep_duration)
+            ),
+        ));
+    }
+    if p.flush_throttle_timeout > MAX_STEP {
+        return Err(refuse(
+            "network.p2p.flush_throttle_timeout",
+            format!(
+                "{}: at most 1h (CometBFT's default is 100ms)",
+                fmt_duration(p.flush_throttle_timeout)
+            ),
+        ));
+    }
+    match &s.load.entry_nodes {
+        EntryNodes::Count(0) => {
+            return Err(refuse(
+                "load.entry_nodes",
+                "0: clients submit to at least one node",
+            ));
+        }
+        EntryNodes::Count(k) if u64::from(*k) > nodes => {
+            return Err(refuse(
+                "load.entry_nodes",
+                format!("{k} entry nodes, but there are only {nodes} nodes"),
+            ));
+        }
+        EntryNodes::List(list) if list.is_empty() => {
+            return Err(refuse(
+                "load.entry_nodes",
+                "an empty list: name at least one node (or give a count)",
+            ));
+        }
+        EntryNodes::List(list) => {
+            if let Some(&bad) = list.iter().find(|&&i| u64::from(i) >= nodes) {
+                return Err(refuse(
+                    "load.entry_nodes",
+                    format!(
+                        "node {bad} does not exist: nodes are numbered 0 to {} (validators \
+                         first, then full nodes)",
+                        nodes - 1
+                    ),
+                ));
+            }
+        }
+        EntryNodes::Count(_) => {}
+    }
+    Ok(())
+}
+
 fn check_load(load: &LoadSpec) -> Checked {
     let rate = load.transaction_rate;
     if !(rate.is_finite() && (0.0..=MAX_TRANSACTION_RATE).contains(&rate)) {
@@ -533,6 +634,21 @@ fn check_load(load: &LoadSpec) -> Checked {
         return Err(refuse(
             "load.tx_size",
             "0 bytes: a transaction is at least 1 byte",
+        ));
+    }
+    if load.mempool.size == 0 {
+        return Err(refuse(
+            "load.mempool.size",
+            "0: a mempool holds at least one transaction (CometBFT's default is 5000)",
+        ));
+    }
+    if load.mempool.max_txs_bytes < u64::from(load.tx_size) {
+        return Err(refuse(
+            "load.mempool.max_txs_bytes",
+            format!(
+                "{} bytes cannot hold one {}-byte transaction",
+                load.mempool.max_txs_bytes, load.tx_size
+            ),
         ));
     }
     Ok(())

@@ -26,6 +26,9 @@ pub trait Context {
 pub struct Config {
     /// Amnesia: ignore the lock at L23 and L29 (a Byzantine behaviour).
     pub ignore_lock: bool,
+    /// A full node: follows rounds and decides like a validator but signs nothing (its votes
+    /// are neither sent nor counted). Its index lies outside the validator set.
+    pub non_validator: bool,
 }
 
 /// Something that happened to the validator.
@@ -620,6 +623,9 @@ impl ConsensusState {
         value: Option<ValueId>,
         out: &mut Vec<Output>,
     ) {
+        if self.config.non_validator {
+            return;
+        }
         let vote = Vote {
             height: self.height,
             round: self.round,
@@ -938,7 +944,13 @@ mod tests {
     #[test]
     fn amnesia_ignores_the_lock_at_l23() {
         let ctx = make_validators([1, 1, 1, 1]);
-        let mut me = ConsensusState::new(0, Config { ignore_lock: true });
+        let mut me = ConsensusState::new(
+            0,
+            Config {
+                ignore_lock: true,
+                ..Config::default()
+            },
+        );
         let mut steps = lock_in_round_zero(&ctx, W);
         steps.extend(fail_round_zero());
         steps.push(step(
@@ -954,7 +966,13 @@ mod tests {
     fn amnesia_ignores_the_lock_at_l29() {
         let ctx = make_validators([1, 1, 1, 1]);
         for (ignore_lock, expected) in [(false, None), (true, Some(V))] {
-            let mut me = ConsensusState::new(0, Config { ignore_lock });
+            let mut me = ConsensusState::new(
+                0,
+                Config {
+                    ignore_lock,
+                    ..Config::default()
+                },
+            );
             // Polka for V in round 0 that this validator saw without the proposal.
             let mut steps = vec![
                 step(

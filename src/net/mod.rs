@@ -211,6 +211,27 @@ impl Network {
         }
     }
 
+    /// Mean one-way latency of a direct connection from `src` to `dst`, nanoseconds.
+    pub fn mean_hop_latency_ns(&self, src: u16, dst: u16) -> u64 {
+        match &self.delays {
+            HopDelays::Link(_) => self.mean_latency_ns,
+            HopDelays::Regions(regions) => regions
+                .mean_nanos(usize::from(src), usize::from(dst))
+                .round() as u64,
+        }
+    }
+
+    /// Probability that one transmission is lost.
+    pub fn loss(&self) -> f64 {
+        self.loss
+    }
+
+    /// The first time after `t` at which the set of active partitions changes, if any.
+    pub fn next_change_after(&self, t: SimTime) -> Option<SimTime> {
+        let end = self.routing.end_of(self.routing.epoch_at(t));
+        (end != u64::MAX).then_some(SimTime(end))
+    }
+
     /// The gossip resend interval, nanoseconds.
     pub fn gossip_interval_nanos(&self) -> u64 {
         self.gossip_interval_ns

@@ -32,6 +32,12 @@ pub enum Event {
         /// The serving validator.
         validator: u16,
     },
+    /// Node `node`'s gossip routines wake to send their peers what they lack
+    /// (`network.gossip: cometbft`).
+    Wake {
+        /// The waking node.
+        node: u16,
+    },
     /// A timer of validator `validator` fires.
     Timeout {
         /// Whose timer.

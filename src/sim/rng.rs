@@ -20,6 +20,10 @@ pub enum Stream {
     Topology,
     /// The private stream of Byzantine validator `i`.
     Byzantine(u16),
+    /// CometBFT's peer graph: who dials whom, and which nodes take client transactions.
+    Peers,
+    /// The gossip layer's draws: block-part order, gossip routine phases, flush timers.
+    Gossip,
 }
 
 impl Stream {
@@ -30,6 +34,8 @@ impl Stream {
             Stream::ByzantineSelection => 3,
             Stream::Topology => 4,
             Stream::Byzantine(i) => 1_000 + u64::from(i),
+            Stream::Peers => 5,
+            Stream::Gossip => 6,
         }
     }
 }

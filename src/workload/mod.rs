@@ -20,6 +20,8 @@ pub struct Mempool {
     rate: f64,
     tx_size: u32,
     rng: SimRng,
+    /// Transactions it holds at most (`mempool.size`); arrivals beyond are dropped.
+    capacity: usize,
     next_arrival: SimTime,
     /// Arrival times of pending transactions; the front has sequence number `front_seq`.
     pending: VecDeque<SimTime>,
@@ -40,14 +42,16 @@ pub struct BlockContent {
 }
 
 impl Mempool {
-    /// A mempool fed at `rate` tx/s with `tx_size`-byte transactions from `rng`.
-    pub fn new(rate: f64, tx_size: u32, mut rng: SimRng) -> Self {
+    /// A mempool of `capacity` transactions fed at `rate` tx/s with `tx_size`-byte
+    /// transactions from `rng`.
+    pub fn new(rate: f64, tx_size: u32, capacity: usize, mut rng: SimRng) -> Self {
         let next_arrival =
             next_gap(rate, &mut rng).map_or(SimTime::MAX, |gap| SimTime::ZERO.plus_nanos(gap));
         Mempool {
             rate,
             tx_size,
             rng,
+            capacity,
             next_arrival,
             pending: VecDeque::new(),
             front_seq: 0,
@@ -59,7 +63,7 @@ impl Mempool {
     /// Add every arrival up to and including `now`.
     pub fn advance_to(&mut self, now: SimTime) {
         while self.next_arrival <= now {
-            if self.pending.len() < MEMPOOL_CAPACITY {
+            if self.pending.len() < self.capacity {
                 self.pending.push_back(self.next_arrival);
             } else {
                 self.dropped += 1;
@@ -80,6 +84,31 @@ impl Mempool {
         self.advance_to(now);
         let room = block_size_limit.saturating_sub(BLOCK_OVERHEAD_BYTES) / self.tx_size.max(1);
         let txs = room.min(u32::try_from(self.pending.len()).unwrap_or(u32::MAX));
+        BlockContent {
+            first_tx: self.front_seq,
+            txs,
+            bytes: BLOCK_OVERHEAD_BYTES + txs * self.tx_size,
+        }
+    }
+
+    /// The block a proposer builds at `now` from the transactions that have reached its own
+    /// mempool: the oldest pending ones for which `reached(sequence, arrival)` holds, up to the
+    /// first that has not (a block is a run of the arrival order).
+    pub fn build_block_visible(
+        &mut self,
+        now: SimTime,
+        block_size_limit: u32,
+        reached: impl Fn(u64, SimTime) -> bool,
+    ) -> BlockContent {
+        self.advance_to(now);
+        let room = block_size_limit.saturating_sub(BLOCK_OVERHEAD_BYTES) / self.tx_size.max(1);
+        let mut txs = 0u32;
+        for (i, &arrival) in self.pending.iter().enumerate() {
+            if txs >= room || !reached(self.front_seq + i as u64, arrival) {
+                break;
+            }
+            txs += 1;
+        }
         BlockContent {
             first_tx: self.front_seq,
             txs,
@@ -168,6 +197,7 @@ pub struct Costs {
     verify_batch_overhead: u64,
     commit_per_tx: u64,
     commit_per_block: u64,
+    check_tx: u64,
     batch_size: u64,
     parallel: bool,
 }
@@ -185,6 +215,7 @@ impl Costs {
             verify_batch_overhead: saturating_nanos(model.verify_batch_overhead),
             commit_per_tx: saturating_nanos(model.commit_per_tx),
             commit_per_block: saturating_nanos(model.commit_per_block),
+            check_tx: saturating_nanos(model.check_tx),
             batch_size: u64::from(batch_size.max(1)),
             parallel,
         }
@@ -242,6 +273,11 @@ impl Costs {
         Work::serial(self.commit_per_block + self.commit_per_tx * u64::from(txs))
     }
 
+    /// CheckTx of one transaction.
+    pub fn check_tx(&self) -> Work {
+        Work::serial(self.check_tx)
+    }
+
     /// CPU cores of a validator.
     pub fn cores(&self) -> u64 {
         self.cores
@@ -256,7 +292,12 @@ mod tests {
 
     #[test]
     fn poisson_arrivals_average_the_rate() {
-        let mut pool = Mempool::new(200.0, 250, rng::stream(1, Stream::Workload));
+        let mut pool = Mempool::new(
+            200.0,
+            250,
+            MEMPOOL_CAPACITY,
+            rng::stream(1, Stream::Workload),
+        );
         pool.advance_to(SimTime::from_secs(20));
         let n = pool.len() as f64;
         assert!(
@@ -267,14 +308,19 @@ mod tests {
 
     #[test]
     fn zero_rate_gives_empty_blocks() {
-        let mut pool = Mempool::new(0.0, 250, rng::stream(1, Stream::Workload));
+        let mut pool = Mempool::new(0.0, 250, MEMPOOL_CAPACITY, rng::stream(1, Stream::Workload));
         let block = pool.build_block(SimTime::from_secs(100), 1 << 20);
         assert_eq!((block.txs, block.bytes), (0, BLOCK_OVERHEAD_BYTES));
     }
 
     #[test]
     fn blocks_fill_to_the_size_limit_and_commits_remove_their_transactions() {
-        let mut pool = Mempool::new(1000.0, 100, rng::stream(3, Stream::Workload));
+        let mut pool = Mempool::new(
+            1000.0,
+            100,
+            MEMPOOL_CAPACITY,
+            rng::stream(3, Stream::Workload),
+        );
         // Room for 10 transactions of 100 bytes after the overhead.
         let block = pool.build_block(SimTime::from_secs(1), BLOCK_OVERHEAD_BYTES + 1_050);
         assert_eq!(block.txs, 10);
@@ -291,7 +337,12 @@ mod tests {
 
     #[test]
     fn mempool_drops_arrivals_beyond_capacity() {
-        let mut pool = Mempool::new(10_000.0, 250, rng::stream(1, Stream::Workload));
+        let mut pool = Mempool::new(
+            10_000.0,
+            250,
+            MEMPOOL_CAPACITY,
+            rng::stream(1, Stream::Workload),
+        );
         pool.advance_to(SimTime::from_secs(1));
         assert_eq!(pool.len(), MEMPOOL_CAPACITY);
         assert!(pool.dropped() > 4_000, "{}", pool.dropped());

@@ -114,7 +114,7 @@ impl Simulation {
                 .map_or(0, |b| b.content.txs),
             false => 0,
         };
-        let quorum_votes = (self.nodes.len() * 2 / 3 + 1) as u64;
+        let quorum_votes = (self.validator_count * 2 / 3 + 1) as u64;
         let node = &mut self.nodes[usize::from(to)];
         node.bytes_in += u64::from(size);
         node.saw(value);

@@ -8,6 +8,7 @@
 
 mod byzantine;
 mod catchup;
+mod p2p;
 mod spread;
 
 use super::gossip::Gossip;
@@ -17,7 +18,7 @@ use super::rng::{self, Stream};
 use super::trace::TraceHash;
 use super::{SimRng, SimTime};
 use crate::check::SafetyChecker;
-use crate::config::{ByzantineBehavior, ConfigError, Scenario};
+use crate::config::{ByzantineBehavior, ConfigError, GossipModel, Scenario};
 use crate::consensus::proposer::ProposerSchedule;
 use crate::consensus::state_machine::{Config, ConsensusState, Context, Input, Output};
 use crate::consensus::{
@@ -34,6 +35,7 @@ use crate::sim::time::saturating_nanos;
 use crate::workload::{BlockContent, Costs, Mempool, Work};
 use catchup::Decisions;
 use hdrhistogram::Histogram;
+use p2p::P2pState;
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
@@ -63,7 +65,11 @@ pub struct Simulation {
     params: OptimizationParameters,
     validators: ValidatorSet,
     schedule: ProposerSchedule,
+    /// Validators first (`0..validator_count`), then full nodes (`gossip: cometbft`).
     nodes: Vec<Node>,
+    validator_count: usize,
+    /// CometBFT's gossip layer, when `network.gossip` is `cometbft`.
+    p2p: Option<Box<P2pState>>,
     /// The first correct validator: per-height records, resources, the monitor.
     observer: Observer,
     byzantine: Vec<ValidatorIndex>,
@@ -120,6 +126,9 @@ struct Node {
     seen_next: usize,
     /// The earliest time it may start its next height ([`MIN_HEIGHT_TIME`] after this one).
     next_height_at: SimTime,
+    /// When it last decided (CometBFT's CommitTime: the next height starts `block_interval`
+    /// after it, or when execution ends, whichever is later).
+    decided_at: SimTime,
 }
 
 /// Proposed values a validator remembers having seen.
@@ -180,6 +189,23 @@ enum Envelope {
         value: ValueId,
         /// Whether the block travels too (the peer has not seen a proposal of it).
         with_block: bool,
+    },
+    /// A vote or a proposal relayed on gossip-layer connection `conn`.
+    Relay {
+        message: Message,
+        conn: u32,
+    },
+    /// The votes one wake of a gossip routine wrote to connection `conn` (one flush), stored
+    /// in the gossip layer's batch `batch`.
+    Votes {
+        batch: u32,
+        conn: u32,
+    },
+    /// Part `index` of block `value` on gossip-layer connection `conn`.
+    Part {
+        value: ValueId,
+        index: u16,
+        conn: u32,
     },
 }
 
@@ -261,12 +287,17 @@ impl Simulation {
             location: None,
             message,
         };
-        let n = scenario.validators.count as usize;
+        let validator_count = scenario.validators.count as usize;
+        let cometbft = scenario.network.gossip == GossipModel::Cometbft;
+        let n = match cometbft {
+            true => validator_count + scenario.network.full_nodes as usize,
+            false => validator_count,
+        };
         let powers = scenario
             .validators
             .voting_power
             .clone()
-            .unwrap_or_else(|| vec![1; n]);
+            .unwrap_or_else(|| vec![1; validator_count]);
         let validators = ValidatorSet::new(powers);
         let schedule = ProposerSchedule::new(validators.powers());
 
@@ -281,9 +312,9 @@ impl Simulation {
                             (None, Some(r)) => (r * n as f64).floor() as usize,
                             (None, None) => 0,
                         };
-                        let mut ids: Vec<ValidatorIndex> = (0..n as u16).collect();
+                        let mut ids: Vec<ValidatorIndex> = (0..validator_count as u16).collect();
                         ids.shuffle(&mut rng::stream(seed, Stream::ByzantineSelection));
-                        ids.truncate(k.min(n));
+                        ids.truncate(k.min(validator_count));
                         ids
                     }
                 };
@@ -303,6 +334,7 @@ impl Simulation {
                 };
                 let config = Config {
                     ignore_lock: node_behavior == Some(ByzantineBehavior::Amnesia),
+                    non_validator: usize::from(i) >= validator_count,
                 };
                 Node {
                     state: ConsensusState::new(i, config),
@@ -316,6 +348,7 @@ impl Simulation {
                     seen: [None; SEEN_KEPT],
                     seen_next: 0,
                     next_height_at: SimTime::from_duration(MIN_HEIGHT_TIME),
+                    decided_at: SimTime::ZERO,
                 }
             })
             .collect();
@@ -323,8 +356,10 @@ impl Simulation {
 
         // Equivocators show one value to the first half of the correct validators (and to
         // themselves) and another to the rest.
-        let correct: Vec<usize> = (0..n).filter(|&i| nodes[i].is_correct()).collect();
-        let mut second_side = vec![false; n];
+        let correct: Vec<usize> = (0..validator_count)
+            .filter(|&i| nodes[i].is_correct())
+            .collect();
+        let mut second_side = vec![false; validator_count];
         for &i in &correct[correct.len().div_ceil(2)..] {
             second_side[i] = true;
         }
@@ -338,9 +373,22 @@ impl Simulation {
         let model = scenario.costs.model();
         let params = scenario.parameters.clone();
         let costs = Costs::new(&model, params.batch_size, params.parallel_verification);
+        let p2p =
+            cometbft.then(|| Box::new(P2pState::new(scenario, n, validator_count, &net, seed)));
+        let mempool_capacity = match &p2p {
+            // Each entry node's mempool holds `mempool.size` (and `max_txs_bytes`).
+            Some(p2p) => {
+                let by_bytes =
+                    scenario.load.mempool.max_txs_bytes / u64::from(scenario.load.tx_size.max(1));
+                (u64::from(scenario.load.mempool.size).min(by_bytes) as usize)
+                    .saturating_mul(p2p.entries.len())
+            }
+            None => scenario.load.mempool.size as usize,
+        };
         let mempool = Mempool::new(
             scenario.load.transaction_rate,
             scenario.load.tx_size,
+            mempool_capacity,
             rng::stream(seed, Stream::Workload),
         );
         let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
@@ -357,6 +405,8 @@ impl Simulation {
             validators,
             schedule,
             nodes,
+            validator_count,
+            p2p,
             observer,
             byzantine,
             behavior,
@@ -375,7 +425,7 @@ impl Simulation {
             base_memory_mb: model.base_memory_mb,
             tx_size: u64::from(scenario.load.tx_size),
             checker,
-            certificate_sent: vec![0; n * n],
+            certificate_sent: if cometbft { Vec::new() } else { vec![0; n * n] },
             trace: TraceHash::default(),
             events: 0,
             event_log: None,
@@ -417,10 +467,10 @@ impl Simulation {
             location: None,
             message,
         };
-        let Some(node) = self.nodes.get(usize::from(v)) else {
+        let Some(node) = self.nodes[..self.validator_count].get(usize::from(v)) else {
             return Err(refuse(format!(
                 "validator {v} does not exist ({} validators)",
-                self.nodes.len()
+                self.validator_count
             )));
         };
         if !node.is_correct() {
@@ -493,6 +543,12 @@ impl Simulation {
             Event::Deliver { to, msg } => {
                 let envelope = self.arena.take(msg);
                 self.trace.mix(t.as_nanos() ^ (u64::from(to) << 48));
+                let votes_json = match envelope {
+                    Envelope::Votes { batch, .. } if self.event_log.is_some() => {
+                        serde_json::to_string(self.p2p_batch(batch)).unwrap_or_default()
+                    }
+                    _ => String::new(),
+                };
                 self.log(|| {
                     let what = match envelope {
                         Envelope::Consensus(m) | Envelope::Gossip { message: m, .. } => {
@@ -502,6 +558,16 @@ impl Simulation {
                             "\"certificate\",\"height\":{height},\"round\":{round},\"value\":{},\"with_block\":{with_block}",
                             value.0
                         ),
+                        Envelope::Relay { message: m, conn } => {
+                            format!("\"relay\",\"conn\":{conn},\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                        }
+                        Envelope::Part { value, index, conn } => format!(
+                            "\"part\",\"conn\":{conn},\"value\":{},\"index\":{index}",
+                            value.0
+                        ),
+                        Envelope::Votes { conn, .. } => {
+                            format!("\"votes\",\"conn\":{conn},\"votes\":{votes_json}")
+                        }
                     };
                     format!("{{\"t_ns\":{},\"event\":{what},\"to\":{to}}}", t.as_nanos())
                 });
@@ -525,9 +591,38 @@ impl Simulation {
                     } => {
                         self.trace
                             .mix(height << 32 ^ u64::from(round) << 8 ^ value.0 << 40 ^ 0x7);
-                        self.deliver_certificate(to, certificate, t);
+                        if self.p2p.is_some() {
+                            self.p2p_deliver(to, certificate, t);
+                        } else {
+                            self.deliver_certificate(to, certificate, t);
+                        }
+                    }
+                    relay @ Envelope::Relay { message, conn } => {
+                        self.trace
+                            .mix(message_word(&message) ^ u64::from(conn) << 20);
+                        self.p2p_deliver(to, relay, t);
+                    }
+                    votes @ Envelope::Votes { conn, .. } => {
+                        self.trace.mix(u64::from(conn) << 20 ^ 0xb);
+                        self.p2p_deliver(to, votes, t);
+                    }
+                    part @ Envelope::Part { value, index, conn } => {
+                        self.trace
+                            .mix(value.0 << 32 ^ u64::from(index) << 16 ^ u64::from(conn) ^ 0x9);
+                        self.p2p_deliver(to, part, t);
                     }
                 }
+            }
+            Event::Wake { node } => {
+                self.log(|| {
+                    format!(
+                        "{{\"t_ns\":{},\"event\":\"wake\",\"node\":{node}}}",
+                        t.as_nanos()
+                    )
+                });
+                self.trace
+                    .mix(t.as_nanos() ^ (u64::from(node) << 48) ^ (1 << 45));
+                self.p2p_wake(node, t);
             }
             Event::Serve { validator } => {
                 self.log(|| {
@@ -598,6 +693,16 @@ impl Simulation {
         let node = &mut self.nodes[usize::from(to)];
         node.bytes_in += u64::from(size);
         node.disk_bytes += u64::from(size); // WAL
+        let (done, behind) = self.consume(to, message, t);
+        if behind {
+            self.send_certificate(to, message.sender(), message.height(), done);
+        }
+    }
+
+    /// Verify `message` at `to` and hand it to consensus; returns when verified and whether
+    /// it came from a height `to` has left behind.
+    fn consume(&mut self, to: ValidatorIndex, message: Message, t: SimTime) -> (SimTime, bool) {
+        let node = &mut self.nodes[usize::from(to)];
         let (work, input) = match message {
             Message::Vote(vote) => {
                 if node.is_correct() {
@@ -622,9 +727,7 @@ impl Simulation {
             self.observer.proposal_arrived(p.height, p.round, done);
         }
         self.feed(to, input, done);
-        if behind {
-            self.send_certificate(to, message.sender(), message.height(), done);
-        }
+        (done, behind)
     }
 
     /// Apply `input` to validator `v` at `t`, then everything it leads to.
@@ -649,6 +752,9 @@ impl Simulation {
             }
         }
         self.outputs = outputs;
+        if self.p2p.is_some() {
+            self.p2p_track(v, t);
+        }
     }
 
     /// Carry out one output of validator `v` at `t`; returns when `v` is free again.
@@ -656,7 +762,23 @@ impl Simulation {
         match output {
             Output::Broadcast(message) => self.broadcast(v, message, t),
             Output::GetValue { height, round } => {
-                let content = self.mempool.build_block(t, self.params.block_size_limit);
+                let content = match &self.p2p {
+                    None => self.mempool.build_block(t, self.params.block_size_limit),
+                    Some(p2p) => {
+                        // The block carries the LastCommit: one CommitSig per validator.
+                        let last_commit = match height {
+                            1 => 0,
+                            _ => self.validator_count as u32 * crate::p2p::COMMIT_SIG_BYTES,
+                        };
+                        let limit = self.params.block_size_limit.saturating_sub(last_commit);
+                        let mut content =
+                            self.mempool.build_block_visible(t, limit, |seq, arrival| {
+                                p2p.tx_reached(seq, arrival, v, t)
+                            });
+                        content.bytes = content.bytes.saturating_add(last_commit);
+                        content
+                    }
+                };
                 let value = self.new_block(height, v, content);
                 let done =
                     self.nodes[usize::from(v)].charge(t, self.costs.build_block(content.txs));
@@ -677,12 +799,18 @@ impl Simulation {
                     TimeoutKind::Prevote => t + self.params.timeout_prevote(round),
                     TimeoutKind::Precommit => t + self.params.timeout_precommit(round),
                     TimeoutKind::Commit => {
+                        let cometbft = self.p2p.is_some();
                         let node = &mut self.nodes[usize::from(v)];
                         // A validator that already holds messages of later heights is behind
                         // the chain: like a CometBFT node catching up, it moves on without the
                         // wait (the chain ahead kept the floor, so catching up ends).
                         let at = match node.state.buffered() > 0 {
                             true => t,
+                            // CometBFT starts the next height at CommitTime + timeout_commit:
+                            // execution overlaps the wait (the direct model adds it).
+                            false if cometbft => (node.decided_at + self.params.block_interval)
+                                .max(t)
+                                .max(node.next_height_at),
                             false => (t + self.params.block_interval).max(node.next_height_at),
                         };
                         node.next_height_at = at + MIN_HEIGHT_TIME;
@@ -728,7 +856,7 @@ impl Simulation {
             Envelope::Certificate {
                 value, with_block, ..
             } => {
-                let votes = (self.nodes.len() * 2 / 3 + 1) as u32;
+                let votes = (self.validator_count * 2 / 3 + 1) as u32;
                 let block = match with_block {
                     true => {
                         PROPOSAL_OVERHEAD_BYTES
@@ -740,6 +868,9 @@ impl Simulation {
                     false => 0,
                 };
                 block + votes * VOTE_BYTES
+            }
+            Envelope::Relay { .. } | Envelope::Part { .. } | Envelope::Votes { .. } => {
+                self.p2p_envelope_size(envelope)
             }
         }
     }
@@ -782,11 +913,18 @@ impl Simulation {
                         ..
                     })
                 ) => {}
+            Some(ByzantineBehavior::Delay) if self.p2p.is_some() => {
+                self.p2p_publish_at(v, message, t.plus_nanos(self.byzantine_delay));
+            }
             Some(ByzantineBehavior::Delay) => {
                 let late = t.plus_nanos(self.byzantine_delay);
                 self.send_to(v, message, late, |_| true);
             }
+            Some(ByzantineBehavior::Equivocate) if self.p2p.is_some() => {
+                self.p2p_equivocate(v, message, t)
+            }
             Some(ByzantineBehavior::Equivocate) => self.equivocate(v, message, t),
+            _ if self.p2p.is_some() => self.p2p_publish(v, message, t),
             _ if self.gossips(&message) => self.spread(v, message, t, |_| true),
             _ => self.send_to(v, message, t, |_| true),
         }
@@ -836,7 +974,24 @@ impl Simulation {
         let node = &mut self.nodes[usize::from(v)];
         node.disk_bytes += u64::from(block.map_or(0, |b| b.content.bytes));
         node.decisions.push(height, round, value, t);
-        if !node.is_correct() {
+        node.decided_at = t;
+        let done = match &self.p2p {
+            // Mempool recheck after the block (`mempool.recheck`, default true): CheckTx again
+            // on every transaction left.
+            Some(_) => {
+                let left = self.mempool.len() as u64;
+                let recheck = self.costs.check_tx().elapsed_ns.saturating_mul(left);
+                node.charge(
+                    done,
+                    Work {
+                        elapsed_ns: recheck,
+                        cpu_ns: recheck,
+                    },
+                )
+            }
+            None => done,
+        };
+        if !node.is_correct() || usize::from(v) >= self.validator_count {
             return done;
         }
         let proposed = block.is_some_and(|b| b.height == height);
@@ -873,12 +1028,13 @@ impl Simulation {
 
     /// The observer's cumulative resource counters now.
     fn counters(&self) -> Counters {
-        let n = self.nodes.len() as u64;
+        let validators = &self.nodes[..self.validator_count];
+        let n = validators.len().max(1) as u64;
         let observer = &self.nodes[usize::from(self.observer.index)];
         Counters {
             cpu_ns: observer.cpu_ns,
-            mean_bytes_in: self.nodes.iter().map(|v| v.bytes_in).sum::<u64>() / n,
-            mean_bytes_out: self.nodes.iter().map(|v| v.bytes_out).sum::<u64>() / n,
+            mean_bytes_in: validators.iter().map(|v| v.bytes_in).sum::<u64>() / n,
+            mean_bytes_out: validators.iter().map(|v| v.bytes_out).sum::<u64>() / n,
             disk_bytes: observer.disk_bytes,
             memory_mb: self.base_memory_mb
                 + (self.mempool.len() as u64 * self.tx_size).div_ceil(1 << 20),
@@ -933,7 +1089,7 @@ impl Simulation {
             seed: self.seed,
             trace_hash: self.trace.hex(),
             duration_s: self.end.as_secs_f64(),
-            validators: self.nodes.len(),
+            validators: self.validator_count,
             byzantine: self.byzantine.clone(),
             byzantine_behavior: self.behavior.map(|b| format!("{b:?}")),
             observer: self.observer.index,

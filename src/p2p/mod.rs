@@ -1,0 +1,479 @@
+//! CometBFT's gossip layer (`network.gossip: cometbft`): what lies between one node's consensus
+//! state and another's in a real network.
+//!
+//! What it models, each after the CometBFT code it mirrors:
+//! - **The peer graph** (`peers`): each node dials `max_num_outbound_peers` and accepts at most
+//!   `max_num_inbound_peers` (p2p/switch.go, PEX), or a fixed topology's links as persistent
+//!   peers. Full nodes relay and follow consensus but do not vote.
+//! - **Connections** (`conn`): `send_rate`/`recv_rate` limiters and the
+//!   `flush_throttle_timeout` of `MConnection` (p2p/conn/connection.go), TCP order, loss as a
+//!   retransmission after `gossip_interval`, partitions that cut connections.
+//! - **The consensus reactor** (consensus/reactor.go): per peer, a data routine that sends the
+//!   proposal and the block parts (64 KiB, `types.BlockPartSizeBytes`) the peer lacks, and a
+//!   votes routine that sends the votes the peer lacks for its height and round, both sleeping
+//!   `peer_gossip_sleep_duration` when they have nothing to send; peers that fell a height
+//!   behind get the commit (the catch-up commit and its block).
+//! - **What a node knows of its peers** (`PeerState`): their height, round and step
+//!   (NewRoundStep), the votes they have (HasVote) and the parts and votes sent on each
+//!   connection. It is state read at the time those messages would arrive (one hop's latency
+//!   plus half a flush interval after the change), not one event per message: the event count
+//!   stays one per delivered vote, proposal or part, plus at most one wake-up per node per
+//!   gossip sleep while it has something to send.
+//! - **The mempool reactor** (mempool/reactor.go): clients submit to `load.entry_nodes`; a
+//!   transaction reaches a node after the fewest-delay path through the peer graph, each hop a
+//!   link latency, half a flush interval and a CheckTx; a proposer reaps only what has reached
+//!   its own mempool; every node rechecks what is left after each block.
+//!
+//! What it leaves out: the vote-set bits and Maj23 queries (which matter only under a signature
+//! flood), vote extensions, the block-part Merkle proofs' bytes, PEX churn (the graph is fixed
+//! for the run), the per-peer phases of the gossip routines (a node's routines wake together),
+//! the bandwidth that transaction gossip takes from consensus traffic (counted in bytes, not in
+//! time), and blocksync (a node further behind than the kept decisions does not catch up).
+
+pub mod conn;
+pub mod peers;
+
+use crate::consensus::{Height, Proposal, Round, Step, ValueId, Vote, VoteType};
+use crate::sim::SimTime;
+
+/// CometBFT's `types.BlockPartSizeBytes`: a block travels in parts of this size.
+pub const BLOCK_PART_BYTES: u32 = 65_536;
+/// Bytes of a block-part message beyond its payload (height, round, index, proof).
+pub const PART_OVERHEAD_BYTES: u32 = 128;
+/// Bytes of one `CommitSig` in a block's LastCommit: flag, 20-byte address, timestamp and
+/// 64-byte signature with their protobuf framing (types/block.go).
+pub const COMMIT_SIG_BYTES: u32 = 105;
+
+/// A fixed-size set of small integers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bits(Vec<u64>);
+
+impl Bits {
+    /// An empty set able to hold `0..n`.
+    pub fn new(n: usize) -> Bits {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+
+    /// Whether `i` is in the set.
+    pub fn get(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+
+    /// Add `i` (ignored when out of range).
+    pub fn set(&mut self, i: usize) {
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    /// Empty the set.
+    pub fn clear(&mut self) {
+        self.0.iter_mut().for_each(|w| *w = 0);
+    }
+
+    /// How many are in the set.
+    pub fn count(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    /// The members of `self` that are not in `other`, ascending, appended to `out`.
+    pub fn missing_from(&self, other: &Bits, out: &mut Vec<u16>) {
+        for (i, (&a, &b)) in self.0.iter().zip(other.0.iter()).enumerate() {
+            let mut w = a & !b;
+            while w != 0 {
+                let bit = w.trailing_zeros() as usize;
+                out.push((i * 64 + bit) as u16);
+                w &= w - 1;
+            }
+        }
+    }
+}
+
+/// The two vote types, as an index.
+pub fn type_index(t: VoteType) -> usize {
+    match t {
+        VoteType::Prevote => 0,
+        VoteType::Precommit => 1,
+    }
+}
+
+/// One node's votes of one round: the first vote it received from each validator.
+#[derive(Clone, Debug)]
+pub struct RoundVotes {
+    /// `[prevotes, precommits]`, indexed by validator.
+    pub votes: [Vec<Option<Vote>>; 2],
+    /// Which of them are present.
+    pub have: [Bits; 2],
+}
+
+impl RoundVotes {
+    fn new(validators: usize) -> RoundVotes {
+        RoundVotes {
+            votes: [vec![None; validators], vec![None; validators]],
+            have: [Bits::new(validators), Bits::new(validators)],
+        }
+    }
+}
+
+/// A block being assembled from its parts.
+#[derive(Clone, Debug)]
+pub struct PartSet {
+    /// The block.
+    pub value: ValueId,
+    /// Its number of parts.
+    pub total: u16,
+    /// Parts present.
+    pub have: Bits,
+}
+
+impl PartSet {
+    /// True when every part is present.
+    pub fn complete(&self) -> bool {
+        self.have.count() >= u32::from(self.total)
+    }
+}
+
+/// A node's round state as its peers learn it (NewRoundStep).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundStep {
+    /// When the node entered it.
+    pub since: SimTime,
+    /// Its height (0 before it starts).
+    pub height: Height,
+    /// Its round.
+    pub round: Round,
+    /// Its step.
+    pub step: Step,
+}
+
+impl Default for RoundStep {
+    fn default() -> Self {
+        RoundStep {
+            since: SimTime::ZERO,
+            height: 0,
+            round: 0,
+            step: Step::Propose,
+        }
+    }
+}
+
+/// Round-state changes kept per node: enough to answer "what did a peer one hop away know".
+const STEPS_KEPT: usize = 8;
+
+/// What one node holds of its current height for gossip, and its gossip routines' schedule.
+#[derive(Clone, Debug)]
+pub struct NodeBook {
+    validators: usize,
+    /// The height the votes, proposals and parts below belong to.
+    pub height: Height,
+    /// Votes by round.
+    pub rounds: Vec<RoundVotes>,
+    /// `(arrival, round, type, validator)` of each vote stored at this height, in arrival order:
+    /// what the node's HasVote messages tell its peers.
+    pub arrivals: Vec<(SimTime, Round, u8, u16)>,
+    /// The first proposal of each round, with whether consensus has been given it.
+    pub proposals: Vec<(Proposal, bool)>,
+    /// Blocks of this height being assembled or complete.
+    pub blocks: Vec<PartSet>,
+    /// Recent round-state changes, oldest first.
+    steps: Vec<RoundStep>,
+    /// Times of this node's scheduled gossip wake-ups.
+    pub wakes: Vec<SimTime>,
+    /// When its gossip routines last ran.
+    pub last_wake: Option<SimTime>,
+    /// Phase of its gossip routines: they check their peers at `phase + k · sleep`.
+    pub phase: u64,
+    /// Messages a `delay` Byzantine validator will publish later, with when.
+    pub delayed: Vec<(SimTime, crate::consensus::Message)>,
+}
+
+impl NodeBook {
+    /// An empty book for a network of `validators` validators.
+    pub fn new(validators: usize, phase: u64) -> NodeBook {
+        NodeBook {
+            validators,
+            height: 0,
+            rounds: Vec::new(),
+            arrivals: Vec::new(),
+            proposals: Vec::new(),
+            blocks: Vec::new(),
+            steps: vec![RoundStep::default()],
+            wakes: Vec::new(),
+            last_wake: None,
+            phase,
+            delayed: Vec::new(),
+        }
+    }
+
+    /// Forget the previous height's votes, proposals and parts.
+    pub fn start_height(&mut self, height: Height) {
+        self.height = height;
+        self.rounds.clear();
+        self.arrivals.clear();
+        self.proposals.clear();
+        self.blocks.clear();
+    }
+
+    /// The votes of `round`, created on first use.
+    pub fn round_mut(&mut self, round: Round) -> &mut RoundVotes {
+        let r = round as usize;
+        while self.rounds.len() <= r {
+            self.rounds.push(RoundVotes::new(self.validators));
+        }
+        &mut self.rounds[r]
+    }
+
+    /// The votes of `round`, if any arrived.
+    pub fn round(&self, round: Round) -> Option<&RoundVotes> {
+        self.rounds.get(round as usize)
+    }
+
+    /// The vote held for `vote`'s slot (same round, type and signer), if any.
+    pub fn held(&self, vote: &Vote) -> Option<Vote> {
+        self.round(vote.round)?.votes[type_index(vote.vote_type)]
+            .get(usize::from(vote.validator))
+            .copied()
+            .flatten()
+    }
+
+    /// Store `vote` (of this height) arriving at `t` if its slot is free; false when a vote
+    /// already holds it.
+    pub fn store(&mut self, vote: Vote, t: SimTime) -> bool {
+        let (k, i) = (type_index(vote.vote_type), usize::from(vote.validator));
+        if i >= self.validators {
+            return false;
+        }
+        let round = self.round_mut(vote.round);
+        if round.votes[k][i].is_some() {
+            return false;
+        }
+        round.votes[k][i] = Some(vote);
+        round.have[k].set(i);
+        self.arrivals.push((t, vote.round, k as u8, vote.validator));
+        true
+    }
+
+    /// The proposal kept for `round`.
+    pub fn proposal(&self, round: Round) -> Option<Proposal> {
+        self.proposals
+            .iter()
+            .find(|(p, _)| p.round == round)
+            .map(|(p, _)| *p)
+    }
+
+    /// Keep `proposal` if it is the first of its round; true when kept.
+    pub fn keep_proposal(&mut self, proposal: Proposal) -> bool {
+        if self.proposal(proposal.round).is_some() {
+            return false;
+        }
+        self.proposals.push((proposal, false));
+        true
+    }
+
+    /// The part set of `value`, if the node knows its header.
+    pub fn parts(&self, value: ValueId) -> Option<&PartSet> {
+        self.blocks.iter().find(|b| b.value == value)
+    }
+
+    /// The part set of `value`, created empty with `total` parts if new.
+    pub fn parts_mut(&mut self, value: ValueId, total: u16) -> &mut PartSet {
+        match self.blocks.iter().position(|b| b.value == value) {
+            Some(i) => &mut self.blocks[i],
+            None => {
+                self.blocks.push(PartSet {
+                    value,
+                    total,
+                    have: Bits::new(usize::from(total)),
+                });
+                self.blocks.last_mut().expect("just pushed")
+            }
+        }
+    }
+
+    /// Record a round-state change at `since`; false when nothing changed.
+    pub fn enter(&mut self, step: RoundStep) -> bool {
+        let last = self.steps[self.steps.len() - 1];
+        if (last.height, last.round, last.step) == (step.height, step.round, step.step) {
+            return false;
+        }
+        if self.steps.len() == STEPS_KEPT {
+            self.steps.remove(0);
+        }
+        self.steps.push(step);
+        true
+    }
+
+    /// The latest round state entered at or before `t` (the oldest kept, if all are later).
+    pub fn step_at(&self, t: SimTime) -> RoundStep {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.since <= t)
+            .copied()
+            .unwrap_or(self.steps[0])
+    }
+
+    /// The node's current round state.
+    pub fn step_now(&self) -> RoundStep {
+        self.steps[self.steps.len() - 1]
+    }
+}
+
+/// What a node knows of one peer, per direction of their connection (CometBFT's `PeerState`
+/// as the sending side keeps it).
+#[derive(Clone, Debug, Default)]
+pub struct PeerKnowledge {
+    /// The height the sets below are about.
+    pub height: Height,
+    /// Votes the peer is known to have, by round: `[prevotes, precommits]`.
+    pub votes: Vec<[Bits; 2]>,
+    /// Rounds whose proposal was exchanged on this connection.
+    pub proposals: Vec<Round>,
+    /// Blocks whose header the peer knows, with the parts exchanged on this connection.
+    pub parts: Vec<(ValueId, Bits)>,
+    /// How far the peer's HasVote announcements have been read.
+    pub has_vote_cursor: usize,
+    /// The latest height whose commit was sent for catch-up.
+    pub certificate_sent: Height,
+}
+
+impl PeerKnowledge {
+    /// Start over for `height` (the sets of an older height say nothing about this one).
+    pub fn at_height(&mut self, height: Height) {
+        if self.height != height {
+            self.height = height;
+            self.votes.clear();
+            self.proposals.clear();
+            self.parts.clear();
+            self.has_vote_cursor = 0;
+        }
+    }
+
+    /// The known-vote sets of `round`, created on first use.
+    pub fn votes_mut(&mut self, round: Round, validators: usize) -> &mut [Bits; 2] {
+        let r = round as usize;
+        while self.votes.len() <= r {
+            self.votes
+                .push([Bits::new(validators), Bits::new(validators)]);
+        }
+        &mut self.votes[r]
+    }
+
+    /// Mark that the peer has `vote`.
+    pub fn knows_vote(&mut self, vote: &Vote, validators: usize) {
+        let k = type_index(vote.vote_type);
+        self.votes_mut(vote.round, validators)[k].set(usize::from(vote.validator));
+    }
+
+    /// Mark that the peer knows the header of `value` (a proposal of it was exchanged).
+    pub fn knows_header(&mut self, value: ValueId, total: u16) {
+        if !self.parts.iter().any(|(v, _)| *v == value) {
+            self.parts.push((value, Bits::new(usize::from(total))));
+        }
+    }
+
+    /// Mark that part `index` of `value` was exchanged.
+    pub fn knows_part(&mut self, value: ValueId, total: u16, index: u16) {
+        self.knows_header(value, total);
+        if let Some((_, bits)) = self.parts.iter_mut().find(|(v, _)| *v == value) {
+            bits.set(usize::from(index));
+        }
+    }
+}
+
+/// Number of parts of a block of `bytes` bytes.
+pub fn part_count(bytes: u32) -> u16 {
+    u16::try_from(bytes.div_ceil(BLOCK_PART_BYTES).max(1)).unwrap_or(u16::MAX)
+}
+
+/// Bytes on the wire of part `index` of a block of `bytes` bytes.
+pub fn part_bytes(bytes: u32, index: u16) -> u32 {
+    let total = part_count(bytes);
+    let payload = if index + 1 < total {
+        BLOCK_PART_BYTES
+    } else {
+        bytes - BLOCK_PART_BYTES * u32::from(total - 1)
+    };
+    payload + PART_OVERHEAD_BYTES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_list_what_the_other_set_lacks() {
+        let mut a = Bits::new(130);
+        let mut b = Bits::new(130);
+        for i in [0, 5, 64, 127, 129] {
+            a.set(i);
+        }
+        b.set(5);
+        b.set(129);
+        let mut out = Vec::new();
+        a.missing_from(&b, &mut out);
+        assert_eq!(out, vec![0, 64, 127]);
+        assert_eq!(a.count(), 5);
+        a.clear();
+        assert_eq!(a.count(), 0);
+    }
+
+    #[test]
+    fn a_block_splits_into_64_kib_parts() {
+        assert_eq!(part_count(1), 1);
+        assert_eq!(part_count(65_536), 1);
+        assert_eq!(part_count(1 << 20), 16);
+        assert_eq!(part_count((1 << 20) + 1), 17);
+        assert_eq!(part_bytes((1 << 20) + 1, 16), 1 + PART_OVERHEAD_BYTES);
+        assert_eq!(part_bytes(1 << 20, 3), 65_536 + PART_OVERHEAD_BYTES);
+    }
+
+    #[test]
+    fn a_book_keeps_the_first_vote_per_slot_and_logs_arrivals() {
+        let mut book = NodeBook::new(4, 0);
+        book.start_height(1);
+        let vote = Vote {
+            height: 1,
+            round: 0,
+            vote_type: VoteType::Prevote,
+            value: Some(ValueId(3)),
+            validator: 2,
+        };
+        assert!(book.store(vote, SimTime(5)));
+        let conflicting = Vote {
+            value: None,
+            ..vote
+        };
+        assert!(!book.store(conflicting, SimTime(6)), "slot taken");
+        assert_eq!(book.held(&conflicting), Some(vote));
+        assert_eq!(book.arrivals, vec![(SimTime(5), 0, 0, 2)]);
+        assert!(
+            !book.store(
+                Vote {
+                    validator: 9,
+                    ..vote
+                },
+                SimTime(7)
+            ),
+            "no such validator"
+        );
+    }
+
+    #[test]
+    fn peers_see_the_round_state_that_was_current_then() {
+        let mut book = NodeBook::new(4, 0);
+        let at = |t, round, step| RoundStep {
+            since: SimTime(t),
+            height: 1,
+            round,
+            step,
+        };
+        assert!(book.enter(at(10, 0, Step::Propose)));
+        assert!(!book.enter(at(11, 0, Step::Propose)), "no change");
+        book.enter(at(20, 0, Step::Prevote));
+        book.enter(at(30, 1, Step::Propose));
+        assert_eq!(book.step_at(SimTime(25)).step, Step::Prevote);
+        assert_eq!(book.step_at(SimTime(35)).round, 1);
+        assert_eq!(book.step_now().round, 1);
+    }
+}

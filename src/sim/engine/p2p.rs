@@ -1,0 +1,749 @@
+//! The event loop's side of CometBFT's gossip layer (`network.gossip: cometbft`, the model is
+//! `crate::p2p`): publishing what a node signs or receives, its gossip routines waking to send
+//! each peer what it lacks, and deliveries over rate-limited connections.
+
+use super::*;
+use crate::p2p::conn::{ConnParams, Link, next_tick};
+use crate::p2p::peers::PeerGraph;
+use crate::p2p::{NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count};
+use rand::Rng;
+
+/// The gossip layer's state: the peer graph, each node's book, each connection's knowledge
+/// and timing.
+pub(super) struct P2pState {
+    pub(super) graph: PeerGraph,
+    params: ConnParams,
+    /// `peer_gossip_sleep_duration`, nanoseconds.
+    sleep_ns: u64,
+    pub(super) books: Vec<NodeBook>,
+    /// Per connection `a → b`: what `a` knows `b` has.
+    knowledge: Vec<PeerKnowledge>,
+    links: Vec<Link>,
+    /// Per connection `a → b`: how long after `b` changes (a step, a vote) `a` hears of it:
+    /// one mean latency plus half a flush interval.
+    news_delay: Vec<u64>,
+    rng: SimRng,
+    /// Nodes clients submit to.
+    pub(super) entries: Vec<u16>,
+    /// `tx_delay[e][k]`: how long a transaction submitted to `entries[e]` takes to reach node
+    /// `k`'s mempool.
+    pub(super) tx_delay: Vec<Vec<u64>>,
+    scratch: Vec<u16>,
+    /// Votes of each batch on its way (`Envelope::Votes`), and the free batches.
+    batches: Vec<Vec<Vote>>,
+    free_batches: Vec<u32>,
+}
+
+impl P2pState {
+    /// The layer for `nodes` nodes (validators first) of which `validators` vote.
+    pub(super) fn new(
+        scenario: &Scenario,
+        nodes: usize,
+        validators: usize,
+        net: &Network,
+        seed: u64,
+    ) -> P2pState {
+        let spec = &scenario.network.p2p;
+        let mut peers_rng = rng::stream(seed, Stream::Peers);
+        let graph = match scenario.network.topology {
+            crate::config::Topology::FullMesh => PeerGraph::dial(
+                nodes,
+                spec.max_num_outbound_peers,
+                spec.max_num_inbound_peers,
+                &mut peers_rng,
+            ),
+            _ => PeerGraph::from_edges(nodes, net.edges()),
+        };
+        let mut rng = rng::stream(seed, Stream::Gossip);
+        let sleep_ns = saturating_nanos(spec.peer_gossip_sleep_duration).max(1);
+        let flush_ns = saturating_nanos(spec.flush_throttle_timeout);
+        let bandwidth_ns = net.serialisation_delay(1_000_000).as_nanos() as f64 / 1e6;
+        let params = ConnParams {
+            send_ns_per_byte: (1e9 / spec.send_rate.max(1) as f64).max(bandwidth_ns),
+            recv_ns_per_byte: (1e9 / spec.recv_rate.max(1) as f64).max(bandwidth_ns),
+            flush_throttle_ns: flush_ns,
+        };
+        let books = (0..nodes)
+            .map(|_| NodeBook::new(validators, rng.random_range(0..sleep_ns)))
+            .collect();
+        let conns = graph.connections();
+        let links = (0..conns)
+            .map(|_| {
+                Link::new(if flush_ns == 0 {
+                    0
+                } else {
+                    rng.random_range(0..flush_ns)
+                })
+            })
+            .collect();
+        let news_delay = (0..conns as u32)
+            .map(|c| {
+                let (a, b) = (graph.source(c), graph.target(c));
+                net.mean_hop_latency_ns(b, a) + flush_ns / 2
+            })
+            .collect();
+        let entries = entry_nodes(scenario, nodes, validators, &mut peers_rng);
+        let check_tx = saturating_nanos(scenario.costs.model().check_tx);
+        let tx_delay = entries
+            .iter()
+            .map(|&e| mempool_delays(&graph, net, e, flush_ns / 2 + check_tx))
+            .collect();
+        P2pState {
+            graph,
+            params,
+            sleep_ns,
+            books,
+            knowledge: vec![PeerKnowledge::default(); conns],
+            links,
+            news_delay,
+            rng,
+            entries,
+            tx_delay,
+            scratch: Vec::new(),
+            batches: Vec::new(),
+            free_batches: Vec::new(),
+        }
+    }
+
+    /// Whether a transaction with sequence number `seq` that arrived at `arrival` has reached
+    /// node `k`'s mempool by `t`.
+    pub(super) fn tx_reached(&self, seq: u64, arrival: SimTime, k: u16, t: SimTime) -> bool {
+        let e = (seq % self.entries.len() as u64) as usize;
+        arrival.plus_nanos(self.tx_delay[e][usize::from(k)]) <= t
+    }
+}
+
+/// The entry nodes of `load.entry_nodes`: listed, or drawn from the full nodes (the validators
+/// when there are none).
+fn entry_nodes(scenario: &Scenario, nodes: usize, validators: usize, rng: &mut SimRng) -> Vec<u16> {
+    match &scenario.load.entry_nodes {
+        crate::config::EntryNodes::List(list) if !list.is_empty() => list.clone(),
+        crate::config::EntryNodes::List(_) => vec![0],
+        crate::config::EntryNodes::Count(k) => {
+            let mut pool: Vec<u16> = if nodes > validators {
+                (validators as u16..nodes as u16).collect()
+            } else {
+                (0..nodes as u16).collect()
+            };
+            pool.shuffle(rng);
+            pool.truncate((*k as usize).clamp(1, pool.len().max(1)));
+            pool.sort_unstable();
+            pool
+        }
+    }
+}
+
+/// Fewest-delay time from `entry` to every node through the peer graph, each hop one mean
+/// latency plus `per_hop` (flush wait and CheckTx): the mempool reactor forwards a transaction
+/// to every peer as soon as CheckTx admits it (mempool/reactor.go `broadcastTxRoutine`).
+fn mempool_delays(graph: &PeerGraph, net: &Network, entry: u16, per_hop: u64) -> Vec<u64> {
+    let n = graph.len();
+    let mut dist = vec![u64::MAX; n];
+    let mut heap = std::collections::BinaryHeap::new();
+    dist[usize::from(entry)] = 0;
+    heap.push(std::cmp::Reverse((0u64, entry)));
+    while let Some(std::cmp::Reverse((d, u))) = heap.pop() {
+        if d > dist[usize::from(u)] {
+            continue;
+        }
+        for &v in graph.peers(u) {
+            let nd = d + net.mean_hop_latency_ns(u, v) + per_hop;
+            if nd < dist[usize::from(v)] {
+                dist[usize::from(v)] = nd;
+                heap.push(std::cmp::Reverse((nd, v)));
+            }
+        }
+    }
+    dist
+}
+
+impl Simulation {
+    fn p2p(&mut self) -> &mut P2pState {
+        self.p2p.as_mut().expect("the gossip layer is on")
+    }
+
+    /// Node `v` signed `message` at `t` (its own proposal or vote): it holds it now, and its
+    /// gossip routines will send it on.
+    pub(super) fn p2p_publish(&mut self, v: ValidatorIndex, message: Message, t: SimTime) {
+        let height = self.nodes[usize::from(v)].state.height();
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let book = &mut p2p.books[usize::from(v)];
+        if book.height != height {
+            book.start_height(height);
+        }
+        match message {
+            Message::Vote(vote) if vote.height == book.height => {
+                book.store(vote, t);
+            }
+            Message::Vote(_) => return,
+            Message::Proposal(p) => {
+                let bytes = self
+                    .blocks
+                    .get(p.value.0 as usize)
+                    .map_or(0, |b| b.content.bytes);
+                let total = part_count(bytes);
+                if p.height != book.height {
+                    return;
+                }
+                book.keep_proposal(p);
+                if let Some(kept) = book.proposals.iter_mut().find(|(k, _)| *k == p) {
+                    kept.1 = true; // its own: consensus already counted it
+                }
+                let parts = book.parts_mut(p.value, total);
+                for i in 0..total {
+                    parts.have.set(usize::from(i));
+                }
+            }
+        }
+        self.p2p_schedule_wake(v, t);
+    }
+
+    /// `v` publishes `message` at `at` (a `delay` Byzantine validator holds it back until then).
+    pub(super) fn p2p_publish_at(&mut self, v: ValidatorIndex, message: Message, at: SimTime) {
+        self.p2p().books[usize::from(v)].delayed.push((at, message));
+        self.p2p_schedule_wake(v, at);
+    }
+
+    /// Schedule `v`'s gossip routines to run at their first wake-up at or after `ready`.
+    pub(super) fn p2p_schedule_wake(&mut self, v: ValidatorIndex, ready: SimTime) {
+        if self.nodes[usize::from(v)].is_silent() {
+            return;
+        }
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let sleep = p2p.sleep_ns;
+        let book = &mut p2p.books[usize::from(v)];
+        let mut at = next_tick(ready, book.phase, sleep);
+        if book.last_wake == Some(at) {
+            at = at.plus_nanos(sleep);
+        }
+        if book.wakes.contains(&at) {
+            return;
+        }
+        book.wakes.push(at);
+        self.queue.push(at, Event::Wake { node: v });
+    }
+
+    /// After `v`'s consensus state changed: record its round state (what NewRoundStep tells its
+    /// peers) and wake the peers when they will have heard.
+    pub(super) fn p2p_track(&mut self, v: ValidatorIndex, t: SimTime) {
+        let state = &self.nodes[usize::from(v)].state;
+        let step = RoundStep {
+            since: t,
+            height: state.height(),
+            round: state.round(),
+            step: state.step(),
+        };
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let book = &mut p2p.books[usize::from(v)];
+        if !book.enter(step) {
+            return;
+        }
+        if book.height != step.height {
+            book.start_height(step.height);
+        }
+        let mut wake = Vec::new();
+        for c in p2p.graph.conns(v) {
+            let peer = p2p.graph.target(c);
+            wake.push((
+                peer,
+                t.plus_nanos(p2p.news_delay[p2p.graph.reverse(c) as usize]),
+            ));
+        }
+        self.p2p_schedule_wake(v, t);
+        for (peer, at) in wake {
+            self.p2p_schedule_wake(peer, at);
+        }
+    }
+
+    /// `v`'s gossip routines run at `t`: for each peer, the data routine sends the proposal and
+    /// the block parts it lacks, the votes routine the votes it lacks for its height and round;
+    /// a peer a height behind gets the commit.
+    pub(super) fn p2p_wake(&mut self, v: ValidatorIndex, t: SimTime) {
+        let vi = usize::from(v);
+        {
+            let book = &mut self.p2p().books[vi];
+            book.wakes.retain(|&w| w != t);
+            book.last_wake = Some(t);
+        }
+        if self.nodes[vi].is_silent() {
+            return;
+        }
+        // A `delay` validator's messages that are due.
+        let due: Vec<(SimTime, Message)> = {
+            let book = &mut self.p2p().books[vi];
+            let (due, later): (Vec<_>, Vec<_>) =
+                book.delayed.drain(..).partition(|(at, _)| *at <= t);
+            book.delayed = later;
+            due
+        };
+        for (_, message) in due {
+            self.p2p_publish(v, message, t);
+        }
+        let conns = self.p2p().graph.conns(v);
+        let mut blocked_until: Option<SimTime> = None;
+        for c in conns {
+            let peer = self.p2p().graph.target(c);
+            if self.nodes[usize::from(peer)].is_silent() {
+                continue;
+            }
+            if !self.net.is_connected_at(v, peer, t) {
+                let heal = self.net.next_change_after(t);
+                blocked_until = match (blocked_until, heal) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                continue;
+            }
+            self.p2p_serve_peer(v, c, t);
+        }
+        if let Some(heal) = blocked_until {
+            self.p2p_schedule_wake(v, heal);
+        }
+    }
+
+    /// What `v` sends on connection `c` at `t`.
+    fn p2p_serve_peer(&mut self, v: ValidatorIndex, c: u32, t: SimTime) {
+        let vi = usize::from(v);
+        let validators = self.validator_count;
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let peer = p2p.graph.target(c);
+        let delay = p2p.news_delay[c as usize];
+        let view =
+            p2p.books[usize::from(peer)].step_at(SimTime(t.as_nanos().saturating_sub(delay)));
+        let me = p2p.books[vi].step_now();
+        if me.height == 0 || view.height == 0 {
+            return;
+        }
+        if view.height < me.height {
+            self.p2p_catch_up(v, c, view.height, t);
+            return;
+        }
+        if view.height > me.height {
+            return;
+        }
+        // HasVote: what the peer announced having, once its announcements reached us.
+        {
+            let (books, knowledge) = (&p2p.books, &mut p2p.knowledge);
+            let k = &mut knowledge[c as usize];
+            k.at_height(me.height);
+            let peer_book = &books[usize::from(peer)];
+            if peer_book.height == me.height {
+                let heard_by = t.as_nanos().saturating_sub(delay);
+                while let Some(&(at, round, kind, validator)) =
+                    peer_book.arrivals.get(k.has_vote_cursor)
+                {
+                    if at.as_nanos() > heard_by {
+                        break;
+                    }
+                    k.votes_mut(round, validators)[usize::from(kind)].set(usize::from(validator));
+                    k.has_vote_cursor += 1;
+                }
+            }
+        }
+        let mut sends: Vec<Envelope> = Vec::new();
+        let mut votes: Vec<Vote> = match p2p.free_batches.last() {
+            Some(&b) => std::mem::take(&mut p2p.batches[b as usize]),
+            None => Vec::new(),
+        };
+        // The data routine: the proposal of the peer's round, then the parts it lacks.
+        let book = &p2p.books[vi];
+        let k = &mut p2p.knowledge[c as usize];
+        if view.round == me.round
+            && let Some(proposal) = book.proposal(me.round)
+            && !k.proposals.contains(&me.round)
+        {
+            k.proposals.push(me.round);
+            let total = book.parts(proposal.value).map_or(1, |p| p.total);
+            k.knows_header(proposal.value, total);
+            sends.push(Envelope::Relay {
+                message: Message::Proposal(proposal),
+                conn: c,
+            });
+        }
+        for parts in &book.blocks {
+            let Some((_, exchanged)) = k.parts.iter_mut().find(|(value, _)| *value == parts.value)
+            else {
+                continue;
+            };
+            p2p.scratch.clear();
+            parts.have.missing_from(exchanged, &mut p2p.scratch);
+            // The data routine picks a random missing part each time (PickRandom).
+            p2p.scratch.shuffle(&mut p2p.rng);
+            for &index in &p2p.scratch {
+                exchanged.set(usize::from(index));
+                sends.push(Envelope::Part {
+                    value: parts.value,
+                    index,
+                    conn: c,
+                });
+            }
+        }
+        // The votes routine: the peer's round's prevotes and precommits, and the prevotes of
+        // the POL round of its proposal.
+        if view.round <= me.round && view.step != Step::Commit {
+            let mut rounds = vec![view.round];
+            if let Some(p) = book.proposal(view.round)
+                && let Some(pol) = p.valid_round
+            {
+                rounds.push(pol);
+            }
+            for (i, &round) in rounds.iter().enumerate() {
+                let Some(held) = book.round(round) else {
+                    continue;
+                };
+                let known = k.votes_mut(round, validators);
+                let kinds: &[usize] = if i == 0 { &[0, 1] } else { &[0] };
+                for &kind in kinds {
+                    p2p.scratch.clear();
+                    held.have[kind].missing_from(&known[kind], &mut p2p.scratch);
+                    for &validator in &p2p.scratch {
+                        known[kind].set(usize::from(validator));
+                        if let Some(vote) = held.votes[kind][usize::from(validator)] {
+                            votes.push(vote);
+                        }
+                    }
+                }
+            }
+        }
+        if !votes.is_empty() {
+            let batch = match p2p.free_batches.pop() {
+                Some(b) => b,
+                None => {
+                    p2p.batches.push(Vec::new());
+                    p2p.batches.len() as u32 - 1
+                }
+            };
+            p2p.batches[batch as usize] = votes;
+            sends.push(Envelope::Votes { batch, conn: c });
+        } else if let Some(&b) = p2p.free_batches.last() {
+            p2p.batches[b as usize] = votes; // keep its capacity
+        }
+        for envelope in sends {
+            self.p2p_send(c, envelope, t);
+        }
+    }
+
+    /// The votes of batch `batch`.
+    pub(super) fn p2p_batch(&self, batch: u32) -> &[Vote] {
+        self.p2p
+            .as_ref()
+            .and_then(|p2p| p2p.batches.get(batch as usize))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A peer on `c` is at `height`, which `v` has decided: send the commit (its precommits,
+    /// and the block when the peer has not seen it), once per height.
+    fn p2p_catch_up(&mut self, v: ValidatorIndex, c: u32, height: Height, t: SimTime) {
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let peer = p2p.graph.target(c);
+        if p2p.knowledge[c as usize].certificate_sent >= height {
+            return;
+        }
+        let Some((round, value, _)) = self.nodes[usize::from(v)].decisions.get(height) else {
+            return;
+        };
+        let peer_state = &self.nodes[usize::from(peer)].state;
+        if peer_state.height() != height || peer_state.step() == Step::Commit {
+            return;
+        }
+        p2p.knowledge[c as usize].certificate_sent = height;
+        let envelope = Envelope::Certificate {
+            height,
+            round,
+            value,
+            with_block: !self.nodes[usize::from(peer)].has_seen(value),
+        };
+        self.p2p_send(c, envelope, t);
+    }
+
+    /// Put `envelope` on connection `c` at `t`: through its limiters and flush timer, lost and
+    /// retransmitted with probability `loss`, and delivered unless a partition cuts it first.
+    fn p2p_send(&mut self, c: u32, envelope: Envelope, t: SimTime) {
+        let size = self.envelope_size(&envelope);
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let (from, to) = (p2p.graph.source(c), p2p.graph.target(c));
+        let mut sent = t;
+        let mut attempts = 1u64;
+        if self.net.loss() > 0.0 {
+            while self.net_rng.random::<f64>() < self.net.loss() {
+                attempts += 1;
+                sent = sent.plus_nanos(self.net.gossip_interval_nanos());
+                if attempts > u64::from(crate::net::MAX_LOSSES) {
+                    return self.p2p_drop(envelope);
+                }
+            }
+        }
+        // A partition that opened meanwhile holds it back until it heals (the connection's
+        // sender retransmits, as TCP does after a reconnect).
+        while !self.net.is_connected_at(from, to, sent) {
+            match self.net.next_change_after(sent) {
+                Some(heal) => sent = heal,
+                None => return self.p2p_drop(envelope),
+            }
+        }
+        let latency = self.net.hop_latency_ns(from, to, &mut self.net_rng);
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let at = p2p.links[c as usize].transmit(&p2p.params, sent, size, latency);
+        self.nodes[usize::from(from)].bytes_out += u64::from(size) * attempts;
+        let id = self.arena.alloc(envelope, 1);
+        self.queue.push(at, Event::Deliver { to, msg: id });
+    }
+
+    /// Forget an envelope that will never arrive.
+    fn p2p_drop(&mut self, envelope: Envelope) {
+        if let Envelope::Votes { batch, .. } = envelope {
+            let p2p = self.p2p();
+            p2p.batches[batch as usize].clear();
+            p2p.free_batches.push(batch);
+        }
+    }
+
+    /// Something arrived at `to` over the gossip layer.
+    pub(super) fn p2p_deliver(&mut self, to: ValidatorIndex, envelope: Envelope, t: SimTime) {
+        let size = self.envelope_size(&envelope);
+        self.nodes[usize::from(to)].bytes_in += u64::from(size);
+        match envelope {
+            Envelope::Votes { batch, conn } => {
+                let mut votes = std::mem::take(&mut self.p2p().batches[batch as usize]);
+                for vote in votes.drain(..) {
+                    self.trace.mix(message_word(&Message::Vote(vote)));
+                    self.p2p_deliver_vote(to, vote, conn, t);
+                }
+                let p2p = self.p2p();
+                p2p.batches[batch as usize] = votes;
+                p2p.free_batches.push(batch);
+            }
+            Envelope::Relay {
+                message: Message::Vote(vote),
+                conn,
+            } => self.p2p_deliver_vote(to, vote, conn, t),
+            Envelope::Relay {
+                message: Message::Proposal(proposal),
+                conn,
+            } => {
+                let bytes = self
+                    .blocks
+                    .get(proposal.value.0 as usize)
+                    .map_or(0, |b| b.content.bytes);
+                let total = part_count(bytes);
+                let p2p = self.p2p.as_mut().expect("gossip layer");
+                let rc = p2p.graph.reverse(conn);
+                let book = &mut p2p.books[usize::from(to)];
+                if proposal.height != book.height {
+                    return;
+                }
+                let height = book.height;
+                p2p.knowledge[rc as usize].at_height(height);
+                let k = &mut p2p.knowledge[rc as usize];
+                if !k.proposals.contains(&proposal.round) {
+                    k.proposals.push(proposal.round);
+                }
+                k.knows_header(proposal.value, total);
+                let book = &mut p2p.books[usize::from(to)];
+                if book.keep_proposal(proposal) {
+                    book.parts_mut(proposal.value, total);
+                    self.nodes[usize::from(to)].disk_bytes += u64::from(size); // WAL
+                    self.p2p_hand_over(to, t);
+                    self.p2p_schedule_wake(to, t);
+                }
+            }
+            Envelope::Part { value, index, conn } => {
+                let bytes = self
+                    .blocks
+                    .get(value.0 as usize)
+                    .map_or(0, |b| b.content.bytes);
+                let total = part_count(bytes);
+                let p2p = self.p2p.as_mut().expect("gossip layer");
+                let rc = p2p.graph.reverse(conn);
+                let book = &mut p2p.books[usize::from(to)];
+                let height = book.height;
+                let block_height = self.blocks.get(value.0 as usize).map(|b| b.height);
+                if block_height != Some(height) {
+                    return;
+                }
+                p2p.knowledge[rc as usize].at_height(height);
+                p2p.knowledge[rc as usize].knows_part(value, total, index);
+                let book = &mut p2p.books[usize::from(to)];
+                let Some(parts) = book.blocks.iter_mut().find(|b| b.value == value) else {
+                    return;
+                };
+                if parts.have.get(usize::from(index)) {
+                    return;
+                }
+                parts.have.set(usize::from(index));
+                let complete = parts.complete();
+                self.nodes[usize::from(to)].disk_bytes += u64::from(size); // WAL
+                if complete {
+                    self.p2p_hand_over(to, t);
+                }
+                self.p2p_schedule_wake(to, t);
+            }
+            certificate @ Envelope::Certificate { .. } => {
+                self.deliver_certificate(to, certificate, t);
+            }
+            Envelope::Consensus(_) | Envelope::Gossip { .. } => {}
+        }
+    }
+
+    /// Vote `vote` arrived at `to` on connection `conn`.
+    fn p2p_deliver_vote(&mut self, to: ValidatorIndex, vote: Vote, conn: u32, t: SimTime) {
+        let size = VOTE_BYTES;
+        let validators = self.validator_count;
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let rc = p2p.graph.reverse(conn);
+        let height = p2p.books[usize::from(to)].height;
+        if vote.height == height {
+            p2p.knowledge[rc as usize].at_height(height);
+            p2p.knowledge[rc as usize].knows_vote(&vote, validators);
+        }
+        let book = &mut p2p.books[usize::from(to)];
+        if vote.height > height {
+            // A vote of a later height: consensus buffers it.
+            self.consume(to, Message::Vote(vote), t);
+        } else if vote.height == height && book.store(vote, t) {
+            self.nodes[usize::from(to)].disk_bytes += u64::from(size); // WAL
+            self.consume(to, Message::Vote(vote), t);
+            self.p2p_schedule_wake(to, t);
+        } else if vote.height == height && book.held(&vote) != Some(vote) {
+            // A conflicting vote: not relayed, but evidence for consensus.
+            self.consume(to, Message::Vote(vote), t);
+        }
+    }
+
+    /// Give consensus every proposal of `to`'s height whose block is now complete (CometBFT
+    /// handles a proposal once its last part arrives).
+    fn p2p_hand_over(&mut self, to: ValidatorIndex, t: SimTime) {
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let book = &mut p2p.books[usize::from(to)];
+        let mut ready = Vec::new();
+        for (proposal, handed) in &mut book.proposals {
+            if !*handed
+                && book
+                    .blocks
+                    .iter()
+                    .any(|b| b.value == proposal.value && b.complete())
+            {
+                *handed = true;
+                ready.push(*proposal);
+            }
+        }
+        for proposal in ready {
+            self.consume(to, Message::Proposal(proposal), t);
+        }
+    }
+
+    /// Bytes on the wire of a gossip-layer envelope.
+    pub(super) fn p2p_envelope_size(&self, envelope: &Envelope) -> u32 {
+        match envelope {
+            Envelope::Relay {
+                message: Message::Vote(_),
+                ..
+            } => VOTE_BYTES,
+            Envelope::Relay {
+                message: Message::Proposal(_),
+                ..
+            } => PROPOSAL_OVERHEAD_BYTES,
+            Envelope::Votes { batch, .. } => VOTE_BYTES * self.p2p_batch(*batch).len() as u32,
+            Envelope::Part { value, index, .. } => part_bytes(
+                self.blocks
+                    .get(value.0 as usize)
+                    .map_or(0, |b| b.content.bytes),
+                *index,
+            ),
+            _ => 0,
+        }
+    }
+
+    /// Coordinated equivocation over the gossip layer: the coalition shows each side of the
+    /// correct validators its own value, sending it straight to its peers on that side (full
+    /// nodes count with the first side); what they relay on is their own first copy.
+    pub(super) fn p2p_equivocate(&mut self, v: ValidatorIndex, message: Message, t: SimTime) {
+        let second_of = |sim: &Simulation, peer: u16| {
+            usize::from(peer) < sim.validator_count && sim.second_side[usize::from(peer)]
+        };
+        match message {
+            Message::Proposal(p) => {
+                let original = self.blocks[p.value.0 as usize];
+                let twin = self.new_block(p.height, v, original.content);
+                self.splits.insert((p.height, p.round), (p.value, twin));
+                self.p2p_publish(v, message, t);
+                let twin_proposal = crate::consensus::Proposal { value: twin, ..p };
+                let total = part_count(original.content.bytes);
+                {
+                    let book = &mut self.p2p().books[usize::from(v)];
+                    let parts = book.parts_mut(twin, total);
+                    for i in 0..total {
+                        parts.have.set(usize::from(i));
+                    }
+                }
+                for c in self.p2p().graph.conns(v) {
+                    let peer = self.p2p().graph.target(c);
+                    if !second_of(self, peer) {
+                        continue;
+                    }
+                    let k = &mut self.p2p().knowledge[c as usize];
+                    k.at_height(p.height);
+                    k.proposals.push(p.round);
+                    k.knows_header(twin, total);
+                    self.p2p_send(
+                        c,
+                        Envelope::Relay {
+                            message: Message::Proposal(twin_proposal),
+                            conn: c,
+                        },
+                        t,
+                    );
+                }
+            }
+            Message::Vote(vote) => {
+                let (first, second, marks) = match self.splits.get(&(vote.height, vote.round)) {
+                    Some(&(a, b)) => (
+                        Vote {
+                            value: Some(a),
+                            ..vote
+                        },
+                        Vote {
+                            value: Some(b),
+                            ..vote
+                        },
+                        true,
+                    ),
+                    None if vote.value.is_some() => (
+                        vote,
+                        Vote {
+                            value: None,
+                            ..vote
+                        },
+                        false,
+                    ),
+                    None => {
+                        self.p2p_publish(v, message, t);
+                        return;
+                    }
+                };
+                self.p2p_publish(v, Message::Vote(first), t);
+                let validators = self.validator_count;
+                for c in self.p2p().graph.conns(v) {
+                    let peer = self.p2p().graph.target(c);
+                    if !second_of(self, peer) {
+                        continue;
+                    }
+                    if marks {
+                        // The peer gets the second value instead of the first.
+                        let k = &mut self.p2p().knowledge[c as usize];
+                        k.at_height(vote.height);
+                        k.knows_vote(&second, validators);
+                    }
+                    self.p2p_send(
+                        c,
+                        Envelope::Relay {
+                            message: Message::Vote(second),
+                            conn: c,
+                        },
+                        t,
+                    );
+                }
+            }
+        }
+    }
+}
