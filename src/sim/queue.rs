@@ -298,14 +298,16 @@ struct Timers {
 const DELIVER: u64 = 0;
 const SERVE: u64 = 1;
 const TIMER: u64 = 2;
+const WAKE: u64 = 3;
 
 impl Timers {
     /// `event` as a word: tag in bits 62-63; a delivery's receiver in bits 32-47 and message in
-    /// bits 0-31; a serving validator in bits 0-15; a timer's index here in bits 0-31.
+    /// bits 0-31; a serving validator or a waking node in bits 0-15; a timer's index here in bits 0-31.
     fn pack(&mut self, event: Event) -> u64 {
         match event {
             Event::Deliver { to, msg } => DELIVER << 62 | u64::from(to) << 32 | u64::from(msg),
             Event::Serve { validator } => SERVE << 62 | u64::from(validator),
+            Event::Wake { node } => WAKE << 62 | u64::from(node),
             timer @ Event::Timeout { .. } => {
                 let index = match self.free.pop() {
                     Some(i) => {
@@ -333,6 +335,7 @@ impl Timers {
             SERVE => Event::Serve {
                 validator: low as u16,
             },
+            WAKE => Event::Wake { node: low as u16 },
             _ => {
                 self.free.push(low);
                 self.slots[low as usize]
