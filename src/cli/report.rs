@@ -2,6 +2,7 @@
 //! self-contained page with plots of a run report or of a sweep's results.
 
 use super::bad_input;
+use crate::config::input::ReadError;
 use crate::export::html::{self, InputError};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,9 @@ pub fn write_report(input: &Path, out: &Path) -> Result<PathBuf, ReportError> {
     Ok(page)
 }
 
+/// Largest report or sweep file read: 256 MiB (a sweep of 50,000 runs is about 150 MB).
+const MAX_INPUT_BYTES: u64 = 256 << 20;
+
 fn read_input(path: &Path) -> Result<String, ReportError> {
     if path.is_dir() {
         return Err(ReportError::Unreadable {
@@ -90,18 +94,22 @@ fn read_input(path: &Path) -> Result<String, ReportError> {
             reason: "it is a directory, not a file".to_string(),
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        ErrorKind::NotFound => ReportError::Missing(path.to_path_buf()),
-        _ => ReportError::Unreadable {
+    // Bounded: `ccperf report /dev/zero` is refused instead of read forever.
+    crate::config::input::read_text(path, MAX_INPUT_BYTES).map_err(|e| match e {
+        ReadError::Io(e) if e.kind() == ErrorKind::NotFound => {
+            ReportError::Missing(path.to_path_buf())
+        }
+        ReadError::Io(e) => ReportError::Unreadable {
             path: path.to_path_buf(),
             reason: e.to_string(),
         },
-    })?;
-    String::from_utf8(bytes).map_err(|e| ReportError::Unreadable {
-        path: path.to_path_buf(),
-        reason: format!(
-            "it is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ),
+        ReadError::NotText { offset } => ReportError::Unreadable {
+            path: path.to_path_buf(),
+            reason: format!("it is not UTF-8 text (invalid byte at offset {offset})"),
+        },
+        too_large => ReportError::Unreadable {
+            path: path.to_path_buf(),
+            reason: format!("it is {too_large}"),
+        },
     })
 }
