@@ -1024,6 +1024,17 @@ fn watch_follows_ccperf_serve_and_the_dashboard_and_rules_query_only_exported_me
         "the watch exports the height it follows"
     );
 
+    // The node's step times reach the watch's own step histogram (per height, by step).
+    let propose_steps: f64 = watch_text
+        .lines()
+        .filter(|l| l.starts_with("ccperf_watch_consensus_step_duration_seconds_count{"))
+        .filter(|l| l.to_ascii_lowercase().contains("step=\"propose\""))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum();
+    assert!(
+        propose_steps >= 2.0,
+        "propose step times observed: {watch_text}"
+    );
     let exported: BTreeSet<String> = exported_names(&serve_text)
         .union(&exported_names(&watch_text))
         .cloned()

@@ -154,6 +154,17 @@ struct Recent {
     spread: Option<Duration>,
 }
 
+/// What the node's metrics show per height since the last judged heights.
+#[derive(Clone, Debug, Default)]
+struct Deltas {
+    /// Proposal, voting and commit time.
+    phases: [Duration; 3],
+    /// Time per step, named as the exporter names steps (those it knows).
+    steps: Vec<(&'static str, Duration)>,
+    /// Network bytes in and out.
+    bytes: (u64, u64),
+}
+
 /// Follows one node.
 pub struct Watcher {
     config: WatchConfig,
@@ -554,9 +565,9 @@ impl Watcher {
             ..HeightReport::default()
         };
         let deltas = self.node_deltas();
-        self.publish_block(&report, &block, deltas.0);
+        self.publish_block(&report, &block, &deltas.steps);
         if let Some(interval) = interval {
-            self.judge(&mut report, interval, spread, deltas);
+            self.judge(&mut report, interval, spread, &deltas);
         }
         Ok(report)
     }
@@ -613,10 +624,10 @@ impl Watcher {
             });
         }
         let deltas = self.node_deltas();
-        self.publish_heights(&report, deltas.0);
+        self.publish_heights(&report, &deltas.steps);
         if let Some(seconds) = interval {
             let per_height = Duration::try_from_secs_f64(seconds).unwrap_or_default();
-            self.judge(&mut report, per_height, None, deltas);
+            self.judge(&mut report, per_height, None, &deltas);
         }
         self.scrape_base = Some(scrape);
         self.next_height = Some(height + 1);
@@ -630,8 +641,9 @@ impl Watcher {
         report: &mut HeightReport,
         interval: Duration,
         spread: Option<Duration>,
-        (phases, bytes): ([Duration; 3], (u64, u64)),
+        deltas: &Deltas,
     ) {
+        let (phases, bytes) = (deltas.phases, deltas.bytes);
         let round = report.round.unwrap_or(0);
         let txs = report.txs.unwrap_or(0);
         if self.recent.len() == RECENT_HEIGHTS {
@@ -693,15 +705,16 @@ impl Watcher {
 
     /// Per-height proposal, voting and commit time, and network bytes in/out, from the
     /// metrics since the last judged heights (zeros without metrics).
-    fn node_deltas(&mut self) -> ([Duration; 3], (u64, u64)) {
+    fn node_deltas(&mut self) -> Deltas {
         let (Some(now), Some(base)) = (&self.scrape, &self.scrape_base) else {
-            return ([Duration::ZERO; 3], (0, 0));
+            return Deltas::default();
         };
         let heights = match (now.height, base.height) {
             (Some(a), Some(b)) if a > b => (a - b) as f64,
-            _ => return ([Duration::ZERO; 3], (0, 0)),
+            _ => return Deltas::default(),
         };
         let mut phases = [0.0f64; 3];
+        let mut steps = Vec::new();
         for (step, totals) in &now.steps {
             let Some(delta) = base
                 .steps
@@ -710,6 +723,9 @@ impl Watcher {
             else {
                 continue;
             };
+            if let Some(name) = STEPS.iter().find(|s| s.eq_ignore_ascii_case(step)) {
+                steps.push((*name, seconds(delta.sum / heights)));
+            }
             let slot = match prom::step_phase(step) {
                 Some("proposal") => 0,
                 Some("voting") => 1,
@@ -729,10 +745,11 @@ impl Watcher {
         if self.rpc.is_some() {
             self.scrape_base = self.scrape.clone();
         }
-        (
-            phases.map(|s| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default()),
-            traffic,
-        )
+        Deltas {
+            phases: phases.map(seconds),
+            steps,
+            bytes: traffic,
+        }
     }
 
     /// The engine's suggestions from the recent heights, when they differ from the last ones.
@@ -834,8 +851,8 @@ impl Watcher {
     }
 
     /// Publishes one block followed over RPC.
-    fn publish_block(&self, report: &HeightReport, block: &Block, phases: [Duration; 3]) {
-        self.publish_heights(report, phases);
+    fn publish_block(&self, report: &HeightReport, block: &Block, steps: &[(&str, Duration)]) {
+        self.publish_heights(report, steps);
         let exposition = lock(&self.exposition);
         let seconds =
             block.time.timestamp() as f64 + f64::from(block.time.timestamp_subsec_nanos()) / 1e9;
@@ -843,19 +860,11 @@ impl Watcher {
     }
 
     /// Publishes a report's heights, round, transactions, step times and signatures.
-    fn publish_heights(&self, report: &HeightReport, phases: [Duration; 3]) {
+    fn publish_heights(&self, report: &HeightReport, steps: &[(&str, Duration)]) {
         let exposition = lock(&self.exposition);
         let round = u64::from(report.round.unwrap_or(0));
         let interval = Duration::try_from_secs_f64(report.interval_s.unwrap_or(0.0).max(0.0))
             .unwrap_or_default();
-        let steps: Vec<(&str, Duration)> = ["propose", "voting", "commit"]
-            .into_iter()
-            .zip(phases)
-            .filter_map(|(step, time)| {
-                let name = STEPS.iter().find(|s| s.eq_ignore_ascii_case(step))?;
-                (!time.is_zero()).then_some((*name, time))
-            })
-            .collect();
         if report.interval_s.is_some() {
             exposition.chain.observe_block(
                 report.height,
@@ -863,7 +872,7 @@ impl Watcher {
                 report.txs.unwrap_or(0),
                 interval,
                 interval,
-                &steps,
+                steps,
             );
         }
         exposition.heights.inc_by(report.heights);
@@ -974,6 +983,11 @@ pub fn rfc3339(time: DateTime<Utc>) -> String {
 /// The exposition, even if a thread panicked while holding it.
 pub fn lock(exposition: &Mutex<WatchExposition>) -> MutexGuard<'_, WatchExposition> {
     exposition.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// `s` seconds as a duration; negative or not finite is zero.
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default()
 }
 
 fn to_i64(n: u64) -> i64 {
