@@ -36,7 +36,7 @@ fn steady_state_allocates_far_less_than_once_per_event() {
         r#"
 duration: 600s
 validators: { count: 20 }
-network: { latency: { distribution: lognormal, mean: 50ms, stddev: 20ms }, loss: 0.01 }
+network: { gossip: direct, latency: { distribution: lognormal, mean: 50ms, stddev: 20ms }, loss: 0.01 }
 load: { transaction_rate: 500 }
 "#,
         "alloc",

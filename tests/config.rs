@@ -619,7 +619,7 @@ fn a_block_must_hold_a_transaction_beside_its_header() {
         &["1000 bytes", "1024-byte block header", "at least 2024"],
     );
     let s = parse_scenario(
-        &with("load:\n  tx_size: 1000\nparameters:\n  block_size_limit: 2024\n"),
+        &with("network:\n  gossip: direct\nload:\n  tx_size: 1000\nparameters:\n  block_size_limit: 2024\n"),
         "t",
     )
     .unwrap();

@@ -22,7 +22,7 @@ fn good_case_commits_every_three_message_delays() {
 name: good_case
 duration: 10s
 validators: { count: 4 }
-network: { latency: { distribution: constant, mean: 100ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 100ms } }
 load: { transaction_rate: 0 }
 parameters: { block_interval: 0s }
 costs: none
@@ -50,7 +50,7 @@ fn block_interval_adds_to_every_height() {
         r#"
 duration: 10s
 validators: { count: 4 }
-network: { latency: { distribution: constant, mean: 50ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 50ms } }
 parameters: { block_interval: 1s }
 costs: none
 "#,
@@ -73,7 +73,7 @@ fn silent_proposer_costs_one_extra_round() {
         r#"
 duration: 60s
 validators: { count: 4 }
-network: { latency: { distribution: constant, mean: 100ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 100ms } }
 byzantine: { behavior: silent, validators: [1] }
 parameters: { block_interval: 0s }
 costs: none
@@ -112,6 +112,7 @@ fn partition_without_quorum_stops_commits_until_it_heals() {
 duration: 40s
 validators: { count: 4 }
 network:
+  gossip: direct
   latency: { distribution: constant, mean: 50ms }
   gossip_interval: 100ms
   partitions:
@@ -155,7 +156,7 @@ fn byzantine_power_below_one_third_never_breaks_safety() {
                         r#"
 duration: 20s
 validators: {{ count: {count} }}
-network: {{ latency: {{ distribution: lognormal, mean: 80ms, stddev: 40ms }}, loss: 0.02 }}
+network: {{ gossip: direct, latency: {{ distribution: lognormal, mean: 80ms, stddev: 40ms }}, loss: 0.02 }}
 byzantine: {{ behavior: {behavior}, count: {byzantine} }}
 load: {{ transaction_rate: 50 }}
 "#
@@ -183,7 +184,7 @@ fn coordinated_equivocation_above_one_third_is_caught_with_its_culprits() {
         r#"
 duration: 30s
 validators: { count: 4 }
-network: { latency: { distribution: constant, mean: 50ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 50ms } }
 byzantine: { behavior: equivocate, validators: [2, 3] }
 costs: none
 "#,
@@ -208,7 +209,7 @@ fn same_seed_same_report_and_different_seeds_differ() {
     let yaml = r#"
 duration: 30s
 validators: { count: 7 }
-network: { latency: { distribution: normal, mean: 60ms, stddev: 20ms }, loss: 0.01 }
+network: { gossip: direct, latency: { distribution: normal, mean: 60ms, stddev: 20ms }, loss: 0.01 }
 byzantine: { behavior: silent, count: 1 }
 load: { transaction_rate: 300 }
 "#;
@@ -233,7 +234,7 @@ fn thread_count_does_not_change_results() {
         r#"
 duration: 15s
 validators: { count: 5 }
-network: { latency: { distribution: exponential, mean: 40ms } }
+network: { gossip: direct, latency: { distribution: exponential, mean: 40ms } }
 load: { transaction_rate: 200 }
 "#,
         "t",
@@ -326,6 +327,7 @@ fn a_validator_cut_off_catches_up_from_commit_certificates_after_the_heal() {
 duration: 60s
 validators: { count: 4 }
 network:
+  gossip: direct
   latency: { distribution: constant, mean: 50ms }
   partitions:
     - { at: 5s, heal_at: 25s, groups: [[0]] }
@@ -389,7 +391,7 @@ fn timeouts_grow_by_their_delta_in_each_round() {
         r#"
 duration: 120s
 validators: { count: 7 }
-network: { latency: { distribution: constant, mean: 100ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 100ms } }
 byzantine: { behavior: silent, validators: [1, 2] }
 parameters: { block_interval: 0s }
 load: { transaction_rate: 0 }
@@ -437,7 +439,7 @@ fn a_delaying_proposer_costs_its_heights_exactly_the_delay() {
         r#"
 duration: 60s
 validators: { count: 4 }
-network: { latency: { distribution: constant, mean: 50ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 50ms } }
 byzantine: { behavior: delay, validators: [2], delay: 1s }
 parameters: { block_interval: 0s }
 load: { transaction_rate: 0 }
@@ -468,7 +470,7 @@ fn withheld_precommits_of_less_than_a_third_change_nothing() {
             r#"
 duration: 30s
 validators: {{ count: 4 }}
-network: {{ latency: {{ distribution: constant, mean: 50ms }} }}
+network: {{ gossip: direct, latency: {{ distribution: constant, mean: 50ms }} }}
 {byzantine}
 parameters: {{ block_interval: 0s }}
 costs: none
@@ -493,7 +495,7 @@ fn proposers_are_chosen_in_proportion_to_voting_power() {
         r#"
 duration: 180s
 validators: { count: 4, voting_power: [1, 1, 1, 3] }
-network: { latency: { distribution: constant, mean: 50ms } }
+network: { gossip: direct, latency: { distribution: constant, mean: 50ms } }
 parameters: { block_interval: 0s }
 load: { transaction_rate: 0 }
 costs: none
@@ -517,7 +519,7 @@ fn blocks_spread_by_gossip_faster_than_the_proposer_alone_could_send_them() {
         r#"
 duration: 20s
 validators: { count: 64 }
-network: { latency: { distribution: constant, mean: 10ms }, bandwidth_mbps: 0.9792 }
+network: { gossip: direct, latency: { distribution: constant, mean: 10ms }, bandwidth_mbps: 0.9792 }
 load: { transaction_rate: 0 }
 parameters: { block_interval: 0s }
 costs: none
@@ -548,7 +550,7 @@ fn with_latency_between_a_and_b_every_height_takes_between_3a_and_3b() {
         r#"
 duration: 20s
 validators: { count: 50 }
-network: { latency: { distribution: uniform, min: 40ms, max: 60ms } }
+network: { gossip: direct, latency: { distribution: uniform, min: 40ms, max: 60ms } }
 load: { transaction_rate: 0 }
 parameters: { block_interval: 0s }
 costs: none
@@ -582,7 +584,7 @@ fn a_large_healthy_network_never_needs_a_second_round() {
         r#"
 duration: 10s
 validators: { count: 60 }
-network: { latency: { distribution: lognormal, mean: 50ms, stddev: 20ms } }
+network: { gossip: direct, latency: { distribution: lognormal, mean: 50ms, stddev: 20ms } }
 load: { transaction_rate: 500 }
 parameters: { timeout_propose: 500ms, block_interval: 0s }
 "#,

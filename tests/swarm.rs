@@ -41,6 +41,7 @@ name: swarm_{seed}
 duration: 45s
 validators: {{ count: {n} }}
 network:
+  gossip: direct
   latency: {{ distribution: lognormal, mean: {mean_ms}ms, stddev: {stddev}ms }}
   loss: {loss}
   {bandwidth}
@@ -98,7 +99,7 @@ fn every_fork_above_a_third_proves_more_than_a_third_faulty_and_only_byzantine_o
             r#"
 duration: 40s
 validators: {{ count: {n} }}
-network: {{ latency: {{ distribution: uniform, min: 20ms, max: 120ms }}{bandwidth} }}
+network: {{ gossip: direct, latency: {{ distribution: uniform, min: 20ms, max: 120ms }}{bandwidth} }}
 byzantine: {{ count: {byzantine}, behavior: equivocate }}
 load: {{ transaction_rate: 50 }}
 "#

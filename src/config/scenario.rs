@@ -466,10 +466,10 @@ impl<'de> Deserialize<'de> for RegionsSpec {
 pub enum GossipModel {
     /// CometBFT's gossip layer: votes and block parts relayed peer to peer over a sparse peer
     /// graph, per-node mempools fed by the mempool reactor, rate-limited connections.
+    #[default]
     Cometbft,
     /// Every message straight from its signer to each validator over the lowest-latency path
     /// (the analytic model: exact message delays, one shared mempool).
-    #[default]
     Direct,
 }
 
