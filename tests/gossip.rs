@@ -1,0 +1,181 @@
+//! CometBFT's gossip layer (`network.gossip: cometbft`): relayed votes over a sparse peer graph,
+//! full nodes, the gossip routines' sleep, and determinism.
+
+use consensus_performance::config::parse_scenario;
+use consensus_performance::report::RunReport;
+use consensus_performance::sim::{self, Simulation};
+
+fn scenario(yaml: &str) -> consensus_performance::config::Scenario {
+    parse_scenario(yaml, "gossip-test").expect("valid scenario")
+}
+
+fn run(yaml: &str, seed: u64) -> RunReport {
+    sim::run(&scenario(yaml), seed).expect("runs")
+}
+
+/// Heights validator `v` commits.
+fn heights_at(yaml: &str, v: u16) -> u64 {
+    let mut s = Simulation::new(&scenario(yaml), 1).expect("builds");
+    s.observe(v).expect("a correct validator");
+    s.run().heights_committed
+}
+
+#[test]
+fn a_validator_whose_only_peer_is_a_full_node_decides_every_height() {
+    // Validator 3's one connection is to full node 4, which relays for it.
+    let yaml = r#"
+name: behind_a_sentry
+duration: 10s
+validators: { count: 4 }
+network:
+  gossip: cometbft
+  full_nodes: 1
+  topology: explicit
+  edges: [[0, 1], [1, 2], [0, 2], [3, 4], [4, 0], [4, 1], [4, 2]]
+  latency: { distribution: constant, mean: 10ms }
+load: { transaction_rate: 0 }
+costs: none
+"#;
+    let (at_0, at_3) = (heights_at(yaml, 0), heights_at(yaml, 3));
+    assert!(at_0 >= 5, "validator 0 committed {at_0}");
+    assert!(
+        at_0.abs_diff(at_3) <= 1,
+        "validator 3 committed {at_3} of {at_0}"
+    );
+}
+
+#[test]
+fn votes_reach_a_node_three_hops_away() {
+    // A path 0-1-2-3: the quorum of 3 needs votes relayed across up to three hops.
+    let yaml = r#"
+name: path
+duration: 10s
+validators: { count: 4 }
+network:
+  gossip: cometbft
+  topology: explicit
+  edges: [[0, 1], [1, 2], [2, 3]]
+  latency: { distribution: constant, mean: 10ms }
+load: { transaction_rate: 0 }
+costs: none
+"#;
+    let at_3 = heights_at(yaml, 3);
+    assert!(at_3 >= 5, "validator 3 committed {at_3}");
+    let report = run(yaml, 1);
+    assert!(report.safety.agreement && report.safety.validity);
+}
+
+/// Four validators, all peers, constant latency `d`, no flush wait, connections of unbounded
+/// rate, gossip routines sleeping `sleep`.
+fn idle(sleep: &str) -> String {
+    format!(
+        r#"
+name: idle
+duration: 10s
+validators: {{ count: 4 }}
+network:
+  gossip: cometbft
+  latency: {{ distribution: constant, mean: 20ms }}
+  p2p: {{ flush_throttle_timeout: 0s, send_rate: 1000000000000, recv_rate: 1000000000000, peer_gossip_sleep_duration: {sleep} }}
+load: {{ transaction_rate: 0 }}
+parameters: {{ block_interval: 0s }}
+costs: none
+"#
+    )
+}
+
+#[test]
+fn without_the_gossip_sleep_a_height_takes_four_message_delays() {
+    let r = run(&idle("1ns"), 1);
+    assert!(r.heights_committed > 100, "{}", r.heights_committed);
+    for h in &r.heights[1..] {
+        // The proposer sends its proposal once a peer's NewRoundStep for the new height has
+        // reached it (one delay: the peers entered the height with it), then proposal, prevotes,
+        // precommits: 4 × 20 ms, plus nanoseconds of wake-up rounding.
+        assert!(
+            (h.round_duration_s - 0.080).abs() < 1e-6,
+            "height {} took {}",
+            h.height,
+            h.round_duration_s
+        );
+    }
+}
+
+#[test]
+fn the_gossip_sleep_adds_up_to_one_sleep_per_hop() {
+    let r = run(&idle("100ms"), 1);
+    assert!(r.heights_committed > 10, "{}", r.heights_committed);
+    let mut total = 0.0;
+    for h in &r.heights[1..] {
+        // Each of the four delays may wait for the sender's next wake-up: less than one sleep.
+        assert!(
+            h.round_duration_s >= 0.080 - 1e-9 && h.round_duration_s < 0.080 + 0.400,
+            "height {} took {}",
+            h.height,
+            h.round_duration_s
+        );
+        total += h.round_duration_s;
+    }
+    let mean = total / (r.heights.len() - 1) as f64;
+    assert!(
+        mean > 0.080 + 0.020,
+        "mean height {mean} s: the sleep must show"
+    );
+}
+
+#[test]
+fn a_gossip_run_is_deterministic() {
+    let yaml = r#"
+name: det
+duration: 8s
+validators: { count: 20 }
+network: { gossip: cometbft, full_nodes: 5, latency: { distribution: normal, mean: 20ms, stddev: 5ms } }
+load: { transaction_rate: 200, tx_size: 500 }
+"#;
+    let (a, b, c) = (run(yaml, 3), run(yaml, 3), run(yaml, 4));
+    assert!(a.heights_committed > 3);
+    assert_eq!(a.trace_hash, b.trace_hash);
+    assert_eq!(
+        serde_json::to_string(&RunReport {
+            wall_time_s: 0.0,
+            ..a.clone()
+        })
+        .unwrap(),
+        serde_json::to_string(&RunReport {
+            wall_time_s: 0.0,
+            ..b
+        })
+        .unwrap()
+    );
+    assert_ne!(a.trace_hash, c.trace_hash);
+}
+
+#[test]
+fn byzantine_behaviours_below_a_third_keep_safety_over_gossip() {
+    for behavior in [
+        "silent",
+        "amnesia",
+        "delay",
+        "withhold_precommits",
+        "equivocate",
+    ] {
+        for seed in 1..=3 {
+            let yaml = format!(
+                r#"
+name: byz_{behavior}
+duration: 15s
+validators: {{ count: 7 }}
+network: {{ gossip: cometbft, full_nodes: 2, latency: {{ distribution: uniform, min: 10ms, max: 60ms }} }}
+load: {{ transaction_rate: 50 }}
+byzantine: {{ count: 2, behavior: {behavior} }}
+"#
+            );
+            let r = run(&yaml, seed);
+            assert!(
+                r.safety.agreement && r.safety.validity,
+                "{behavior} seed {seed}: {:?}",
+                r.safety.violations
+            );
+        }
+    }
+}
