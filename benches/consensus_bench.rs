@@ -1,5 +1,5 @@
 //! Simulator speed: events (message deliveries and timer firings) per second, at 4 and 100
-//! validators, on one core. `cargo bench --bench consensus_bench`.
+//! validators with direct delivery and at 200 nodes with CometBFT's gossip layer, on one core. `cargo bench --bench consensus_bench`.
 
 use consensus_performance::config::parse_scenario;
 use consensus_performance::sim;
@@ -12,7 +12,7 @@ fn scenario(validators: u32, duration: &str, rate: u32) -> consensus_performance
 name: bench_{validators}
 duration: {duration}
 validators: {{ count: {validators} }}
-network: {{ latency: {{ distribution: lognormal, mean: 50ms, stddev: 20ms }} }}
+network: {{ gossip: direct, latency: {{ distribution: lognormal, mean: 50ms, stddev: 20ms }} }}
 load: {{ transaction_rate: {rate} }}
 "#
     );
@@ -44,7 +44,41 @@ fn events_per_second(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, events_per_second);
+/// CometBFT's gossip layer on a network shaped like CometBFT's 200-node QA testnet: 175
+/// validators and 25 full nodes, 400 tx/s of 1 KiB into one node, 2 ms links, v0.38's block size
+/// limit, default costs. 10 s of virtual time per run.
+fn gossip_qa_network(c: &mut Criterion) {
+    let yaml = r#"
+name: bench_qa_200
+duration: 10s
+validators: { count: 175 }
+network:
+  gossip: cometbft
+  full_nodes: 25
+  latency: { distribution: normal, mean: 2ms, stddev: 0.5ms }
+load: { transaction_rate: 400, tx_size: 1024 }
+parameters: { block_size_limit: 22020096 }
+costs: default
+"#;
+    let s = match parse_scenario(yaml, "bench") {
+        Ok(s) => s,
+        Err(e) => panic!("bench scenario: {e}"),
+    };
+    let events = sim::run(&s, 1).map(|r| r.events).unwrap_or(1);
+    let mut group = c.benchmark_group("gossip");
+    group.throughput(Throughput::Elements(events));
+    group.sample_size(10);
+    group.bench_function("175_validators_25_full_nodes_400_tps_10s", |b| {
+        b.iter_batched(
+            || sim::Simulation::new(&s, 1),
+            |simulation| simulation.map(|s| black_box(s.run().events)),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, events_per_second, gossip_qa_network);
 
 /// A 16-point sweep (100 validators, 4 × 4 grid, one seed) on 1 and on 2 threads: the ratio of
 /// the two times is the parallel speed-up of `ccperf sweep`.
@@ -58,7 +92,7 @@ base:
   name: speed
   duration: 20s
   validators: { count: 60 }
-  network: { latency: { distribution: lognormal, mean: 50ms, stddev: 20ms } }
+  network: { gossip: direct, latency: { distribution: lognormal, mean: 50ms, stddev: 20ms } }
   load: { transaction_rate: 500 }
 grid:
   parameters.timeout_propose: [500ms, 1s, 2s, 3s]
