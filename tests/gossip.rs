@@ -179,3 +179,61 @@ byzantine: {{ count: 2, behavior: {behavior} }}
         }
     }
 }
+
+/// Three validators, validator 2 holding nearly all the power (it proposes and decides every
+/// height alone), and a full node 3 that clients submit to, three hops from validator 2.
+fn entry_far_from_proposer(entry: u16) -> String {
+    format!(
+        r#"
+name: entry_{entry}
+duration: 20s
+validators: {{ count: 3, voting_power: [1, 1, 1000000] }}
+network:
+  gossip: cometbft
+  full_nodes: 1
+  topology: explicit
+  edges: [[3, 0], [0, 1], [1, 2]]
+  latency: {{ distribution: constant, mean: 50ms }}
+load: {{ transaction_rate: 200, entry_nodes: [{entry}] }}
+costs: none
+"#
+    )
+}
+
+/// Transactions committed with a latency of at most `le_s` seconds.
+fn committed_within(r: &RunReport, le_s: f64) -> u64 {
+    r.latency_distribution
+        .iter()
+        .filter(|b| b.le_s <= le_s + 1e-12)
+        .map(|b| b.count)
+        .sum()
+}
+
+#[test]
+fn a_transaction_reaches_a_proposer_three_hops_away_before_it_can_be_included() {
+    let far = run(&entry_far_from_proposer(3), 1);
+    assert!(
+        far.heights.iter().all(|h| h.proposer == 2),
+        "validator 2 proposes every height"
+    );
+    assert!(
+        far.transactions_committed > 2000,
+        "{}",
+        far.transactions_committed
+    );
+    // Each hop of the mempool reactor: 50 ms of latency and half a 100 ms flush interval, so a
+    // transaction is in validator 2's mempool 300 ms after submission, never sooner.
+    assert_eq!(
+        committed_within(&far, 0.256),
+        0,
+        "{:?}",
+        far.latency_distribution
+    );
+    // Submitted to the proposer itself, transactions make it into the next block at once.
+    let near = run(&entry_far_from_proposer(2), 1);
+    assert!(
+        committed_within(&near, 0.256) > 0,
+        "{:?}",
+        near.latency_distribution
+    );
+}
