@@ -6,6 +6,7 @@
 //! default is the simulator, tests use a deterministic fake.
 
 mod benchmark;
+pub mod calibration;
 mod runner;
 mod scenario;
 pub mod stats;

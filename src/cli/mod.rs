@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 pub mod bench;
+pub mod calibrate;
 pub mod output;
 pub mod regions;
 pub mod report;
@@ -64,6 +65,8 @@ pub enum Command {
     Tune(tune::TuneArgs),
     /// Follow a running CometBFT node (RPC and/or metrics) with the performance monitor.
     Watch(watch::WatchArgs),
+    /// Run CometBFT's v0.38 QA testnet scenario at its loads and write the calibration document.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Arguments of `ccperf run`.
@@ -110,6 +113,7 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Validate { scenario } => validate(&scenario),
         Command::Report(args) => report::report(&args),
         Command::Regions(args) => regions::regions(&args),
+        Command::Calibrate(args) => calibrate::calibrate(&args),
         Command::Scenarios => {
             let mut list = String::new();
             for name in config::builtin_names() {
@@ -118,6 +122,17 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
                     .map(|s| s.description)
                     .unwrap_or_default();
                 let _ = writeln!(list, "{name:<20} {description}");
+            }
+            let _ = writeln!(
+                list,
+                "\nexample networks (by name; not in `bench`'s default set):"
+            );
+            for name in config::example_names() {
+                let description = config::example_scenario(name)
+                    .and_then(Result::ok)
+                    .map(|s| s.description)
+                    .unwrap_or_default();
+                let _ = writeln!(list, "{name:<24} {description}");
             }
             output::print(&list)
         }

@@ -32,6 +32,38 @@ pub fn builtin_scenario_text(name: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
+/// Name and text of the example networks in `scenarios/`: runnable by name, not part of the
+/// `bench` default set (they are 150 to 200-node runs).
+const EXAMPLES: [(&str, &str); 3] = [
+    (
+        "cometbft_qa_v038",
+        include_str!("../../scenarios/cometbft_qa_v038.yaml"),
+    ),
+    (
+        "cometbft_qa_v1_latency",
+        include_str!("../../scenarios/cometbft_qa_v1_latency.yaml"),
+    ),
+    (
+        "global_150",
+        include_str!("../../scenarios/global_150.yaml"),
+    ),
+];
+
+const EXAMPLE_NAMES: [&str; 3] = [EXAMPLES[0].0, EXAMPLES[1].0, EXAMPLES[2].0];
+
+/// Names of the example networks: cometbft_qa_v038, cometbft_qa_v1_latency, global_150.
+pub fn example_names() -> &'static [&'static str] {
+    &EXAMPLE_NAMES
+}
+
+/// An example network, parsed and validated; `None` for an unknown name.
+pub fn example_scenario(name: &str) -> Option<Result<Scenario, ConfigError>> {
+    EXAMPLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, text)| parse_scenario(text, &format!("scenarios/{n}.yaml")))
+}
+
 /// A built-in scenario, parsed and validated; `None` for an unknown name.
 pub fn builtin_scenario(name: &str) -> Option<Result<Scenario, ConfigError>> {
     builtin_scenario_text(name)

@@ -9,7 +9,9 @@ mod scenario;
 pub mod settings;
 mod validate;
 
-pub use builtin::{builtin_names, builtin_scenario, builtin_scenario_text};
+pub use builtin::{
+    builtin_names, builtin_scenario, builtin_scenario_text, example_names, example_scenario,
+};
 pub use scenario::{
     ByzantineBehavior, ByzantineSpec, CostModel, CostPreset, CostsSpec, EntryNodes, GossipModel,
     LatencySpec, LoadSpec, MempoolSpec, NetworkSpec, P2pSpec, PartitionSpec, RegionsSpec, Scenario,
@@ -114,7 +116,8 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, ConfigError> {
     parse_scenario(&text, &origin)
 }
 
-/// A built-in scenario by name (`baseline`, …) or a scenario file by path.
+/// A built-in scenario or example network by name (`baseline`, `global_150`, …) or a scenario
+/// file by path.
 ///
 /// An argument that looks like a path (has a `/` or ends in `.yaml`/`.yml`) is always a file;
 /// otherwise a built-in name wins over a file of the same name in the current directory.
@@ -127,15 +130,17 @@ pub fn resolve_scenario(arg: &str) -> Result<Scenario, ConfigError> {
             Some("yaml" | "yml")
         );
     if !looks_like_path {
-        if let Some(result) = builtin_scenario(arg) {
+        if let Some(result) = builtin_scenario(arg).or_else(|| example_scenario(arg)) {
             return result;
         }
         if !path.exists() {
             return Err(ConfigError::new(
                 arg,
                 format!(
-                    "no built-in scenario or file named `{arg}`; the built-in scenarios are {}",
-                    builtin_names().join(", ")
+                    "no built-in scenario or file named `{arg}`; the built-in scenarios are {} \
+                     and the example networks {}",
+                    builtin_names().join(", "),
+                    example_names().join(", ")
                 ),
             ));
         }

@@ -1053,6 +1053,22 @@ impl Simulation {
         self.observer.firing()
     }
 
+    /// Latency of every committed transaction so far, arrival to its first commit, in
+    /// nanoseconds (the histogram the report's percentiles come from).
+    pub fn transaction_latencies(&self) -> &Histogram<u64> {
+        &self.tx_latency
+    }
+
+    /// Transactions waiting in the mempool now (arrivals are added when a block is built).
+    pub fn pending_transactions(&self) -> u64 {
+        self.mempool.len() as u64
+    }
+
+    /// Mean number of transactions in a node's mempool now: the one shared mempool.
+    pub fn mean_mempool_size(&self) -> f64 {
+        self.mempool.len() as f64
+    }
+
     /// The heights the observer has committed so far.
     pub fn committed(&self) -> &[HeightRecord] {
         self.observer.records()
