@@ -17,8 +17,8 @@ const SLOW_HEIGHT: u64 = 9;
 fn main() -> Result<(), MonitorError> {
     let mut monitor = PerformanceMonitor::new().with_window_size(1000);
     let mut tracker = ThroughputTracker::new(Duration::from_secs(1));
-    let exporter = PrometheusExporter::new();
-    exporter.set_validators(4, 0);
+    let exporter = PrometheusExporter::new("node-monitor-example");
+    exporter.set_validators(&[1, 1, 1, 1], &[]);
     monitor.configure_alerts(AlertConfig {
         throughput_threshold: 500.0,
         latency_threshold_ms: 10_000,
@@ -53,8 +53,8 @@ fn main() -> Result<(), MonitorError> {
         tracker.record_transactions(txs);
 
         let steps = [
-            ("propose", metrics.proposal_time),
-            ("commit", metrics.commit_time),
+            ("Propose", metrics.proposal_time),
+            ("Commit", metrics.commit_time),
         ];
         let block_interval = monitor.now().saturating_sub(last_commit);
         last_commit = monitor.now();

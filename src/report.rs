@@ -93,6 +93,9 @@ pub struct Quantiles {
     pub p99: f64,
     /// Largest.
     pub max: f64,
+    /// Mean.
+    #[serde(default)]
+    pub mean: f64,
 }
 
 /// Transactions whose latency was at most `le_s` seconds and above the previous bucket's bound.
@@ -150,7 +153,7 @@ impl Safety {
 }
 
 /// One committed height, as the observer saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HeightRecord {
     /// Height.
     pub height: u64,
@@ -170,6 +173,39 @@ pub struct HeightRecord {
     pub voting_time_s: f64,
     /// Time spent applying the block, seconds.
     pub commit_cost_s: f64,
+    /// Of the deciding round: prevote (sent) to precommit (sent), seconds; CometBFT's
+    /// `Prevote` step. With `precommit_time_s`, it splits `voting_time_s` wherever both steps ran.
+    #[serde(default)]
+    pub prevote_time_s: f64,
+    /// Of the deciding round: precommit (sent) to the decision, seconds; the `Precommit` step.
+    #[serde(default)]
+    pub precommit_time_s: f64,
+    /// Size of the block, bytes (transactions plus overhead).
+    #[serde(default)]
+    pub block_bytes: u64,
+    /// Validators whose precommit for the previous height's block had not reached the observer
+    /// when it committed this one: CometBFT's `missing_validators` (absent from `LastCommit`).
+    #[serde(default)]
+    pub missing_validators: u32,
+    /// Their voting power.
+    #[serde(default)]
+    pub missing_power: u64,
+    /// Proposal arrival to the arrival of the prevote that made a quorum for the deciding
+    /// round's proposal, at the observer, seconds (`None` when no quorum of prevotes arrived).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_prevote_delay_s: Option<f64>,
+    /// Proposal arrival to the arrival of the last prevote, when every validator prevoted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_prevote_delay_s: Option<f64>,
+    /// Votes of this height that reached the observer a second time (gossip resends).
+    #[serde(default)]
+    pub duplicate_votes: u32,
+    /// Transactions in the mempool when the block was committed.
+    #[serde(default)]
+    pub mempool_txs: u64,
+    /// Transactions a full mempool refused since the previous commit.
+    #[serde(default)]
+    pub dropped_txs: u64,
 }
 
 impl RunReport {

@@ -672,7 +672,7 @@ fn parse_exposition(text: &str) -> Result<(BTreeMap<String, String>, Vec<Sample>
             saw_eof = true;
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').ok_or(line)?;
-            if !["gauge", "counter", "histogram"].contains(&kind) {
+            if !["gauge", "counter", "histogram", "summary"].contains(&kind) {
                 return Err(format!("unknown type: {line}"));
             }
             types.insert(name.to_string(), kind.to_string());
@@ -718,8 +718,8 @@ fn value_of(samples: &[Sample], name: &str, label: Option<(&str, &str)>) -> Opti
 }
 
 fn observed_exporter() -> PrometheusExporter {
-    let exporter = PrometheusExporter::new();
-    exporter.set_validators(4, 1);
+    let exporter = PrometheusExporter::new("test-chain");
+    exporter.set_validators(&[1, 1, 1, 1], &[3]);
     exporter.observe_block(
         12,
         1,
@@ -727,13 +727,13 @@ fn observed_exporter() -> PrometheusExporter {
         secs(1.2),
         secs(4.5),
         &[
-            ("propose", secs(3.1)),
-            ("prevote", secs(0.2)),
-            ("precommit", secs(0.1)),
-            ("commit", secs(1.0)),
+            ("Propose", secs(3.1)),
+            ("Prevote", secs(0.2)),
+            ("Precommit", secs(0.1)),
+            ("Commit", secs(1.0)),
         ],
     );
-    exporter.observe_block(13, 0, 100, secs(1.1), secs(1.05), &[("propose", secs(0.3))]);
+    exporter.observe_block(13, 0, 100, secs(1.1), secs(1.05), &[("Propose", secs(0.3))]);
     exporter.set_throughput(95.5);
     exporter.set_latency(LatencyPercentiles {
         p50: secs(1.0),
@@ -771,7 +771,7 @@ fn prometheus_exposition_parses_and_names_every_metric() -> Result<(), String> {
         ("cometbft_consensus_round_duration_seconds", "histogram"),
         ("cometbft_consensus_step_duration_seconds", "histogram"),
         ("ccperf_throughput_tps", "gauge"),
-        ("ccperf_latency_seconds", "gauge"),
+        ("ccperf_latency_seconds", "summary"),
         ("ccperf_anomalies", "counter"),
         ("ccperf_alerts_active", "gauge"),
     ] {
@@ -782,7 +782,12 @@ fn prometheus_exposition_parses_and_names_every_metric() -> Result<(), String> {
         );
     }
     let v = |name, label| value_of(&samples, name, label);
-    assert_eq!(v("cometbft_consensus_height", None), Some(13.0));
+    // CometBFT's `height` is the height being decided: one past the latest block.
+    assert_eq!(v("cometbft_consensus_height", None), Some(14.0));
+    assert_eq!(
+        v("cometbft_consensus_latest_block_height", None),
+        Some(13.0)
+    );
     assert_eq!(v("cometbft_consensus_rounds", None), Some(0.0));
     assert_eq!(v("cometbft_consensus_validators", None), Some(4.0));
     assert_eq!(
@@ -802,14 +807,14 @@ fn prometheus_exposition_parses_and_names_every_metric() -> Result<(), String> {
     assert_eq!(
         v(
             "cometbft_consensus_step_duration_seconds_count",
-            Some(("step", "propose"))
+            Some(("step", "Propose"))
         ),
         Some(2.0)
     );
     assert_eq!(
         v(
             "cometbft_consensus_step_duration_seconds_count",
-            Some(("step", "commit"))
+            Some(("step", "Commit"))
         ),
         Some(1.0)
     );
@@ -835,7 +840,8 @@ fn prometheus_exposition_parses_and_names_every_metric() -> Result<(), String> {
 
 #[test]
 fn prometheus_namespace_replaces_cometbft() -> Result<(), String> {
-    let exporter = PrometheusExporter::with_namespace("tendermint").map_err(|e| e.to_string())?;
+    let exporter =
+        PrometheusExporter::with_namespace("tendermint", "c").map_err(|e| e.to_string())?;
     let (types, _) = parse_exposition(&exporter.encode())?;
     assert!(types.contains_key("tendermint_consensus_height"));
     assert!(types.contains_key("ccperf_throughput_tps"));
@@ -867,10 +873,10 @@ fn the_textfile_is_written_whole_in_classic_text_format() -> Result<(), String> 
         Some("counter")
     );
     assert_eq!(
-        value_of(&samples, "cometbft_consensus_height", None),
+        value_of(&samples, "cometbft_consensus_latest_block_height", None),
         Some(13.0)
     );
-    let missing = PrometheusExporter::new().write_textfile(&dir.join("no/such/dir/x.prom"));
+    let missing = PrometheusExporter::new("c").write_textfile(&dir.join("no/such/dir/x.prom"));
     assert!(missing.is_err());
     Ok(())
 }

@@ -26,6 +26,7 @@ fn run_report(heights: u64) -> RunReport {
                 proposal_time_s: 0.1,
                 voting_time_s: 0.2,
                 commit_cost_s: 0.0,
+                ..Default::default()
             }
         })
         .collect();
@@ -49,6 +50,7 @@ fn run_report(heights: u64) -> RunReport {
             p95: 0.95,
             p99: 1.6,
             max: 4.2,
+            ..Default::default()
         },
         round_duration_s: Summary {
             mean: 1.1,

@@ -90,14 +90,15 @@ fn get(address: SocketAddr, path: &str) -> Result<(u16, String, String), String>
 }
 
 /// Parses Prometheus text exposition: every line is a `# HELP`/`# TYPE` comment or a sample
-/// `name{labels} value` of a declared family. Returns the unlabelled samples by name.
+/// `name{labels} value` of a declared family. Returns the samples labelled only with their
+/// `chain_id` by name.
 fn parse_exposition(text: &str) -> Result<BTreeMap<String, f64>, String> {
     let mut families = Vec::new();
     let mut plain = BTreeMap::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').ok_or(line)?;
-            if !["gauge", "counter", "histogram"].contains(&kind) {
+            if !["gauge", "counter", "histogram", "summary"].contains(&kind) {
                 return Err(format!("unknown type: {line}"));
             }
             families.push(name.to_string());
@@ -121,7 +122,11 @@ fn parse_exposition(text: &str) -> Result<BTreeMap<String, f64>, String> {
         if name.is_empty() || !valid || !declared {
             return Err(format!("sample of no declared family: {line}"));
         }
-        if !series.contains('{') {
+        let labels = series.strip_prefix(name).unwrap_or_default();
+        if !labels.starts_with("{chain_id=\"") {
+            return Err(format!("no chain_id label first: {line}"));
+        }
+        if labels.matches('=').count() == 1 {
             plain.insert(name.to_string(), value);
         }
     }
@@ -153,9 +158,11 @@ fn served_metrics_parse_and_the_height_grows_between_scrapes() -> Result<(), Str
     let height = metric(&second, "cometbft_consensus_height")?;
     assert!(height > first, "height {first} then {height}");
     assert!(metric(&second, "cometbft_consensus_total_txs")? > 0.0);
+    let latest = metric(&second, "cometbft_consensus_latest_block_height")?;
+    assert_eq!(latest + 1.0, height);
     assert_eq!(
         metric(&second, "cometbft_consensus_block_interval_seconds_count")?,
-        height
+        latest
     );
     Ok(())
 }
@@ -190,7 +197,7 @@ fn a_finished_run_keeps_serving_its_final_metrics() -> Result<(), String> {
     let run = run_json(&["run", "baseline"])?;
     let samples = parse_exposition(&body)?;
     assert_eq!(
-        metric(&samples, "cometbft_consensus_height")?,
+        metric(&samples, "cometbft_consensus_latest_block_height")?,
         run["heights_committed"]
             .as_f64()
             .ok_or("heights_committed")?
@@ -243,8 +250,12 @@ fn run_textfile_holds_the_runs_numbers() -> Result<(), String> {
     let total: f64 = heights.iter().filter_map(|h| h["txs"].as_f64()).sum();
     let number = |key: &str| run[key].as_f64().ok_or(format!("no {key}"));
     assert_eq!(
-        metric(&samples, "cometbft_consensus_height")?,
+        metric(&samples, "cometbft_consensus_latest_block_height")?,
         number("heights_committed")?
+    );
+    assert_eq!(
+        metric(&samples, "cometbft_consensus_height")?,
+        number("heights_committed")? + 1.0
     );
     assert_eq!(
         metric(&samples, "cometbft_consensus_rounds")?,
@@ -269,11 +280,14 @@ fn run_textfile_holds_the_runs_numbers() -> Result<(), String> {
         (exposed - reported).abs() <= 1e-12 * reported.abs(),
         "{exposed} vs {reported}"
     );
-    let voting = format!(
-        "cometbft_consensus_step_duration_seconds_count{{step=\"voting\"}} {}\n",
-        heights.len()
-    );
-    assert!(text.contains(&voting), "{text}");
+    for step in ["NewHeight", "Propose", "Prevote", "Precommit", "Commit"] {
+        let count = format!(
+            "cometbft_consensus_step_duration_seconds_count{{chain_id=\"baseline\",step=\"{step}\"}} {}\n",
+            heights.len()
+        );
+        assert!(text.contains(&count), "{step} in {text}");
+    }
+    assert!(!text.contains("voting"));
     assert!(text.contains("# TYPE ccperf_anomalies_total counter\n"));
     assert!(!text.contains("# EOF"));
     Ok(())
@@ -296,7 +310,11 @@ fn run_textfile_is_byte_identical_for_the_same_seed() -> Result<(), String> {
     };
     let first = read("same-a.prom")?;
     assert_eq!(first, read("same-b.prom")?);
-    assert!(first.contains("\ncometbft_consensus_byzantine_validators 3\n"));
+    assert!(
+        first.contains(
+            "\ncometbft_consensus_byzantine_validators{chain_id=\"byzantine_fault\"} 3\n"
+        )
+    );
     Ok(())
 }
 
@@ -319,7 +337,7 @@ fn run_textfile_counts_the_alerts_firing_at_the_end() -> Result<(), String> {
     assert_eq!(out.status.code(), Some(0));
     let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
     assert!(
-        text.contains("\nccperf_alerts_active{severity=\"critical\"} 1\n"),
+        text.contains("\nccperf_alerts_active{chain_id=\"alerting\",severity=\"critical\"} 1\n"),
         "{text}"
     );
     Ok(())

@@ -1010,14 +1010,16 @@ fn watch_follows_ccperf_serve_and_the_dashboard_and_rules_query_only_exported_me
         .collect();
     assert!(heights.len() >= 5, "heights advance: {heights:?}");
     assert!(heights.windows(2).all(|w| w[0] < w[1]), "{heights:?}");
+    // Every series carries its chain's `chain_id` label.
     assert!(
-        watch_text.contains("\nccperf_watch_consensus_height "),
+        watch_text.contains("\nccperf_watch_consensus_height{chain_id="),
         "{watch_text}"
     );
     let watched: u64 = watch_text
         .lines()
-        .find_map(|l| l.strip_prefix("ccperf_watch_consensus_height "))
-        .and_then(|v| v.trim().parse().ok())
+        .find_map(|l| l.strip_prefix("ccperf_watch_consensus_height{"))
+        .and_then(|l| l.rsplit_once(' '))
+        .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap();
     assert!(
         watched >= heights[0],

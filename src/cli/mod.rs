@@ -90,6 +90,9 @@ pub struct RunArgs {
     /// Also write the run's metrics to FILE in Prometheus text format (node_exporter textfile).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// The `chain_id` label of the Prometheus metrics (default: the scenario's name).
+    #[arg(long, value_name = "ID")]
+    pub chain_id: Option<String>,
     /// Also write every processed event to FILE, one JSON object a line (deliveries with their
     /// message, commit certificates, block serves, timer firings).
     #[arg(long, value_name = "FILE")]
@@ -214,8 +217,14 @@ fn run(args: &RunArgs) -> i32 {
         ));
     }
     if let Some(path) = &args.prometheus {
-        let exporter = crate::export::PrometheusExporter::new();
-        exporter.observe_report(&report, simulation.firing_alerts());
+        let chain_id = args.chain_id.as_deref().unwrap_or(&scenario.name);
+        let exporter = crate::export::PrometheusExporter::new(chain_id);
+        exporter.observe_report(
+            &report,
+            simulation.voting_powers(),
+            simulation.peers(report.observer),
+            simulation.firing_alerts(),
+        );
         if let Err(e) = exporter.write_textfile(path) {
             code = bad_input(&e);
         }

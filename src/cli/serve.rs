@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// (0.1 to 3600).
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_keep_alive)]
     pub keep_alive: f64,
+    /// The `chain_id` label of the metrics (default: the scenario's name).
+    #[arg(long, value_name = "ID")]
+    pub chain_id: Option<String>,
 }
 
 impl ServeArgs {
@@ -96,9 +99,14 @@ pub fn serve(args: &ServeArgs) -> i32 {
         args.speed,
         if args.repeat { ", looping" } else { "" }
     ));
-    let live = Arc::new(Mutex::new(Live::new(&first, seed)));
+    let chain_id = args
+        .chain_id
+        .clone()
+        .unwrap_or_else(|| scenario.name.clone());
+    let live = Arc::new(Mutex::new(Live::new(&first, seed, &chain_id)));
     let pacing = Pacing {
         scenario,
+        chain_id,
         speed: args.speed,
         repeat: args.repeat,
         live: Arc::clone(&live),
@@ -130,13 +138,11 @@ struct Live {
 
 impl Live {
     /// Fresh metrics for a run about to start.
-    fn new(simulation: &Simulation, seed: u64) -> Self {
-        let exporter = PrometheusExporter::new();
+    fn new(simulation: &Simulation, seed: u64, chain_id: &str) -> Self {
+        let exporter = PrometheusExporter::new(chain_id);
         let report = simulation.report();
-        exporter.set_validators(
-            u64::try_from(report.validators).unwrap_or(u64::MAX),
-            u64::try_from(report.byzantine.len()).unwrap_or(u64::MAX),
-        );
+        exporter.set_validators(simulation.voting_powers(), &report.byzantine);
+        exporter.set_peers(simulation.peers(report.observer));
         Live {
             exporter,
             seed,
@@ -150,6 +156,7 @@ impl Live {
 /// The simulation thread: runs, paced, and publishes into `live`.
 struct Pacing {
     scenario: Scenario,
+    chain_id: String,
     speed: f64,
     repeat: bool,
     live: Arc<Mutex<Live>>,
@@ -172,7 +179,7 @@ impl Pacing {
                     return;
                 }
             };
-            *lock(&self.live) = Live::new(&simulation, seed);
+            *lock(&self.live) = Live::new(&simulation, seed, &self.chain_id);
         }
     }
 
@@ -238,6 +245,8 @@ fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
     if let Some(latest) = simulation.monitor().latest() {
         exporter.set_latency(latest.latency_percentiles);
     }
+    let (count, sum_s) = simulation.latency_totals();
+    exporter.set_latency_totals(count, sum_s);
     live.virtual_s = now_s;
     live.heights = records.len();
 }
@@ -346,9 +355,10 @@ mod tests {
     fn a_paced_run_publishes_the_same_heights_as_an_unpaced_one() -> Result<(), String> {
         let scenario = load("baseline").map_err(|e| e.to_string())?;
         let simulation = Simulation::new(&scenario, 3).map_err(|e| e.to_string())?;
-        let live = Arc::new(Mutex::new(Live::new(&simulation, 3)));
+        let live = Arc::new(Mutex::new(Live::new(&simulation, 3, "baseline")));
         let pacing = Pacing {
             scenario: scenario.clone(),
+            chain_id: "baseline".to_string(),
             speed: 1e6,
             repeat: false,
             live: Arc::clone(&live),
@@ -359,10 +369,15 @@ mod tests {
         assert!(live.finished);
         assert_eq!(live.heights as u64, report.heights_committed);
         let text = live.exporter.encode_text_format();
-        let height = format!("\ncometbft_consensus_height {}\n", report.heights_committed);
+        let chain = "chain_id=\"baseline\"";
+        let height = format!(
+            "\ncometbft_consensus_latest_block_height{{{chain}}} {}\n",
+            report.heights_committed
+        );
         assert!(text.contains(&height), "{text}");
         let total: u64 = report.heights.iter().map(|h| u64::from(h.txs)).sum();
-        assert!(text.contains(&format!("\ncometbft_consensus_total_txs {total}\n")));
+        let total_txs = format!("\ncometbft_consensus_total_txs{{{chain}}} {total}\n");
+        assert!(text.contains(&total_txs));
         Ok(())
     }
 }

@@ -571,6 +571,19 @@ pub enum ByzantineBehavior {
     WithholdPrecommits,
 }
 
+impl ByzantineBehavior {
+    /// The name a scenario file uses: `silent`, `withhold_precommits`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ByzantineBehavior::Silent => "silent",
+            ByzantineBehavior::Equivocate => "equivocate",
+            ByzantineBehavior::Amnesia => "amnesia",
+            ByzantineBehavior::Delay => "delay",
+            ByzantineBehavior::WithholdPrecommits => "withhold_precommits",
+        }
+    }
+}
+
 /// Which validators are Byzantine and how.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,8 +3,9 @@
 //! The chain's metrics go through the crate's [`PrometheusExporter`] under the namespace
 //! `ccperf_watch` (`ccperf_watch_consensus_height`, …, and the shared `ccperf_throughput_tps`,
 //! `ccperf_latency_seconds`, `ccperf_anomalies_total`, `ccperf_alerts_active`), so a dashboard
-//! reads a watched node as it reads `ccperf serve`; what only a live node has (signatures,
-//! peers, mempool, reachability, errors) is in a second registry of `ccperf_watch_*` metrics.
+//! reads a watched node as it reads `ccperf serve` (the mempool's size too:
+//! `ccperf_watch_mempool_size`); what only a live node has (signatures, peers, reachability,
+//! errors) is in a second registry of `ccperf_watch_*` metrics.
 
 use crate::export::PrometheusExporter;
 use crate::live::http::FetchError;
@@ -34,8 +35,6 @@ pub struct WatchExposition {
     pub absent_signatures: Counter,
     /// Connected peers.
     pub peers: Gauge,
-    /// Transactions in the mempool.
-    pub mempool_size: Gauge,
     /// 1 while the node reports `catching_up`.
     pub catching_up: Gauge,
     /// 1 while the node answers, 0 while it does not.
@@ -49,8 +48,10 @@ pub struct WatchExposition {
 impl WatchExposition {
     /// Every metric at zero (errors listed for every kind).
     pub fn new() -> Self {
-        // The namespace is a valid constant: the default is never taken.
-        let chain = PrometheusExporter::with_namespace(WATCH_NAMESPACE).unwrap_or_default();
+        // The namespace is a valid constant: the fallback is never taken. The chain id is
+        // learnt from the node's /status.
+        let chain = PrometheusExporter::with_namespace(WATCH_NAMESPACE, "")
+            .unwrap_or_else(|_| PrometheusExporter::new(""));
         let mut exposition = WatchExposition {
             chain,
             registry: Registry::default(),
@@ -59,7 +60,6 @@ impl WatchExposition {
             missing_signatures: Gauge::default(),
             absent_signatures: Counter::default(),
             peers: Gauge::default(),
-            mempool_size: Gauge::default(),
             catching_up: Gauge::default(),
             node_up: Gauge::default(),
             last_block_time: Gauge::default(),
@@ -94,11 +94,6 @@ impl WatchExposition {
             format!("{p}_peers"),
             "Connected peers",
             exposition.peers.clone(),
-        );
-        r.register(
-            format!("{p}_mempool_size"),
-            "Transactions waiting in the node's mempool",
-            exposition.mempool_size.clone(),
         );
         r.register(
             format!("{p}_catching_up"),
@@ -164,7 +159,7 @@ mod tests {
         assert_eq!(text.matches("# EOF").count(), 1);
         assert!(text.ends_with("# EOF\n"));
         assert!(
-            text.contains("\nccperf_watch_consensus_height 0\n"),
+            text.contains("\nccperf_watch_consensus_height{chain_id=\"\"} 0\n"),
             "{text}"
         );
         assert!(text.contains("\nccperf_watch_heights_total 1\n"), "{text}");

@@ -254,6 +254,9 @@ impl Watcher {
             let _ = monitor.set_alert_threshold("throughput", tps);
         }
         lock(&exposition).node_up.set(1);
+        if let Some(status) = &status {
+            lock(&exposition).chain.set_chain_id(&status.chain_id);
+        }
         let mut watcher = Watcher {
             config,
             rpc,
@@ -816,7 +819,8 @@ impl Watcher {
                 self.recovered("validators", rpc.url(), emit);
                 let power = validators.iter().map(|v| v.voting_power).sum::<u64>();
                 let exposition = lock(&self.exposition);
-                exposition.chain.set_validators(validators.len() as u64, 0);
+                let powers: Vec<u64> = validators.iter().map(|v| v.voting_power).collect();
+                exposition.chain.set_validators(&powers, &[]);
                 drop(exposition);
                 if self.validators.is_some() {
                     emit(Event::Note(format!(
@@ -888,7 +892,7 @@ impl Watcher {
                 .inc_by(signatures.absent as u64);
         }
         if let Some(mempool) = report.mempool_size {
-            exposition.mempool_size.set(to_i64(mempool));
+            exposition.chain.set_mempool_size(mempool);
         }
     }
 
@@ -896,7 +900,7 @@ impl Watcher {
     fn publish_node_metrics(&self, scrape: &NodeMetrics) {
         let exposition = lock(&self.exposition);
         if let Some(mempool) = scrape.mempool_size {
-            exposition.mempool_size.set(to_i64(mempool));
+            exposition.chain.set_mempool_size(mempool);
         }
         if self.rpc.is_none() {
             if let Some(peers) = scrape.peers {
@@ -905,7 +909,7 @@ impl Watcher {
             if let Some(validators) = scrape.validators {
                 exposition
                     .chain
-                    .set_validators(validators, scrape.byzantine_validators.unwrap_or(0));
+                    .set_validator_counts(validators, scrape.byzantine_validators.unwrap_or(0));
             }
             if let Some(syncing) = scrape.block_syncing {
                 exposition.catching_up.set(i64::from(syncing));

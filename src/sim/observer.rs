@@ -6,7 +6,7 @@
 //! through its public API on the virtual clock.
 
 use super::SimTime;
-use crate::consensus::{Height, Round, ValidatorIndex};
+use crate::consensus::{Height, Round, Step, ValidatorIndex, ValueId, Vote, VoteType, VotingPower};
 use crate::metrics::{
     ConsensusMetrics, LatencyPercentiles, ResourceUsage, ThroughputTracker, VirtualClock,
 };
@@ -29,6 +29,14 @@ pub(super) struct Observer {
     height_start: SimTime,
     round_starts: Vec<SimTime>,
     proposal_at: Vec<Option<SimTime>>,
+    /// When the observer entered the prevote and precommit steps of each round of its height.
+    prevote_at: Vec<Option<SimTime>>,
+    precommit_at: Vec<Option<SimTime>>,
+    /// The votes that reached the observer, for CometBFT's vote metrics.
+    votes: VoteLog,
+    /// The previous committed height, round and value, whose precommits the next block's
+    /// `LastCommit` holds.
+    previous_decision: Option<(Height, Round, ValueId)>,
     last_commit: SimTime,
     records: Vec<HeightRecord>,
     /// Latencies (ns) of the transactions committed since the observer's last commit; exact
@@ -54,8 +62,11 @@ pub(super) struct Observer {
 pub(super) struct Commit {
     pub(super) height: Height,
     pub(super) round: Round,
+    pub(super) value: ValueId,
     pub(super) proposer: ValidatorIndex,
     pub(super) txs: u32,
+    /// Block size, bytes.
+    pub(super) bytes: u32,
     /// When it decided.
     pub(super) decided: SimTime,
     /// When it finished applying the block.
@@ -78,12 +89,186 @@ pub(super) struct Counters {
     pub(super) memory_mb: u64,
     /// The observer's cores.
     pub(super) cores: u64,
+    /// Transactions in the mempool now.
+    pub(super) mempool_txs: u64,
+    /// Transactions a full mempool refused so far.
+    pub(super) dropped_txs: u64,
+}
+
+/// The votes that reached the observer, by height, kept from the previous committed height
+/// on. Storage is recycled between heights: no allocation per vote or, after warm-up, per height.
+#[derive(Default)]
+struct VoteLog {
+    /// Voting power of each validator.
+    powers: Vec<VotingPower>,
+    /// The heights held, in no particular order (a handful).
+    heights: Vec<HeightVotes>,
+    /// Cleared ones, for reuse.
+    spare: Vec<HeightVotes>,
+}
+
+/// No vote in a slot of [`RoundVotes`].
+const NO_VOTE: u64 = u64::MAX - 1;
+/// A vote for nil in a slot of [`RoundVotes`].
+const NIL: u64 = u64::MAX;
+
+#[derive(Default)]
+struct HeightVotes {
+    height: Height,
+    /// `rounds[..used]` are this height's; the rest are spare.
+    rounds: Vec<RoundVotes>,
+    used: usize,
+    /// Votes received a second time.
+    duplicates: u32,
+}
+
+/// The votes of one round: per validator, the first two values it prevoted and precommitted
+/// (an equivocator signs two), and the prevotes' tally.
+#[derive(Default)]
+struct RoundVotes {
+    round: Round,
+    prevotes: Vec<[u64; 2]>,
+    precommits: Vec<[u64; 2]>,
+    tally: PrevoteTally,
+}
+
+#[derive(Clone, Copy, Default)]
+struct PrevoteTally {
+    power: VotingPower,
+    signers: usize,
+    quorum_at: Option<SimTime>,
+    last_at: SimTime,
+}
+
+impl VoteLog {
+    /// A vote reached the observer at `t`.
+    fn received(&mut self, vote: Vote, t: SimTime) {
+        let n = self.powers.len();
+        let signer = usize::from(vote.validator);
+        if signer >= n {
+            return;
+        }
+        let total: VotingPower = self.powers.iter().sum();
+        let power = self.powers[signer];
+        let height = self.height_mut(vote.height);
+        let round = height.round_mut(vote.round, n);
+        let precommit = vote.vote_type == VoteType::Precommit;
+        let slots = if precommit {
+            &mut round.precommits[signer]
+        } else {
+            &mut round.prevotes[signer]
+        };
+        let value = vote.value.map_or(NIL, |v| v.0);
+        if slots.contains(&value) {
+            height.duplicates += 1;
+            return;
+        }
+        let first = slots[0] == NO_VOTE;
+        if first {
+            slots[0] = value;
+        } else if slots[1] == NO_VOTE {
+            slots[1] = value;
+        }
+        if precommit || !first {
+            return;
+        }
+        let tally = &mut round.tally;
+        tally.power += power;
+        tally.signers += 1;
+        tally.last_at = t;
+        if tally.quorum_at.is_none() && tally.power * 3 > total * 2 {
+            tally.quorum_at = Some(t);
+        }
+    }
+
+    fn height(&self, height: Height) -> Option<&HeightVotes> {
+        self.heights.iter().find(|h| h.height == height)
+    }
+
+    fn height_mut(&mut self, height: Height) -> &mut HeightVotes {
+        let i = match self.heights.iter().position(|h| h.height == height) {
+            Some(i) => i,
+            None => {
+                let mut fresh = self.spare.pop().unwrap_or_default();
+                fresh.height = height;
+                fresh.used = 0;
+                fresh.duplicates = 0;
+                self.heights.push(fresh);
+                self.heights.len() - 1
+            }
+        };
+        &mut self.heights[i]
+    }
+
+    fn tally(&self, height: Height, round: Round) -> Option<PrevoteTally> {
+        self.height(height)?.round(round).map(|r| r.tally)
+    }
+
+    fn duplicates(&self, height: Height) -> u32 {
+        self.height(height).map_or(0, |h| h.duplicates)
+    }
+
+    /// The validators (and their power) without a precommit for `value` at `height`, `round`.
+    fn missing(&self, height: Height, round: Round, value: ValueId) -> (u32, VotingPower) {
+        let precommits = self
+            .height(height)
+            .and_then(|h| h.round(round))
+            .map(|r| r.precommits.as_slice());
+        let mut absent = (0, 0);
+        for (v, &power) in self.powers.iter().enumerate() {
+            if !precommits.is_some_and(|p| p[v].contains(&value.0)) {
+                absent = (absent.0 + 1, absent.1 + power);
+            }
+        }
+        absent
+    }
+
+    /// Forget heights below `height`.
+    fn prune_below(&mut self, height: Height) {
+        let mut i = 0;
+        while i < self.heights.len() {
+            if self.heights[i].height < height {
+                let old = self.heights.swap_remove(i);
+                self.spare.push(old);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+impl HeightVotes {
+    fn round(&self, round: Round) -> Option<&RoundVotes> {
+        self.rounds[..self.used].iter().find(|r| r.round == round)
+    }
+
+    fn round_mut(&mut self, round: Round, validators: usize) -> &mut RoundVotes {
+        if let Some(i) = self.rounds[..self.used]
+            .iter()
+            .position(|r| r.round == round)
+        {
+            return &mut self.rounds[i];
+        }
+        if self.used == self.rounds.len() {
+            self.rounds.push(RoundVotes::default());
+        }
+        let slot = &mut self.rounds[self.used];
+        self.used += 1;
+        slot.round = round;
+        slot.tally = PrevoteTally::default();
+        for votes in [&mut slot.prevotes, &mut slot.precommits] {
+            votes.clear();
+            votes.resize(validators, [NO_VOTE; 2]);
+        }
+        slot
+    }
 }
 
 impl Observer {
     /// Observe validator `index`; alert thresholds come from `targets`.
     pub(super) fn new(
         index: ValidatorIndex,
+        powers: &[VotingPower],
         targets: Option<&PerformanceTargets>,
     ) -> Result<Self, MonitorError> {
         let clock = VirtualClock::new();
@@ -108,6 +293,13 @@ impl Observer {
             height_start: SimTime::ZERO,
             round_starts: Vec::new(),
             proposal_at: Vec::new(),
+            prevote_at: Vec::new(),
+            precommit_at: Vec::new(),
+            votes: VoteLog {
+                powers: powers.to_vec(),
+                ..VoteLog::default()
+            },
+            previous_decision: None,
             last_commit: SimTime::ZERO,
             records: Vec::new(),
             recent_latency: Vec::new(),
@@ -122,18 +314,37 @@ impl Observer {
         })
     }
 
-    /// The observer is at `height`, `round` after something it processed at `t`.
-    pub(super) fn track(&mut self, height: Height, round: Round, t: SimTime) {
+    /// The observer is at `height`, `round`, `step` after something it processed at `t`.
+    pub(super) fn track(&mut self, height: Height, round: Round, step: Step, t: SimTime) {
         if height != self.height {
             self.height = height;
             self.height_start = t;
             self.round_starts.clear();
             self.proposal_at.clear();
+            self.prevote_at.clear();
+            self.precommit_at.clear();
         }
         while self.round_starts.len() <= round as usize {
             self.round_starts.push(t);
             self.proposal_at.push(None);
+            self.prevote_at.push(None);
+            self.precommit_at.push(None);
         }
+        let entered = match step {
+            Step::Prevote => self.prevote_at.get_mut(round as usize),
+            Step::Precommit => self.precommit_at.get_mut(round as usize),
+            Step::Propose | Step::Commit => None,
+        };
+        if let Some(slot) = entered
+            && slot.is_none()
+        {
+            *slot = Some(t);
+        }
+    }
+
+    /// A vote reached the observer at `t`.
+    pub(super) fn vote_arrived(&mut self, vote: Vote, t: SimTime) {
+        self.votes.received(vote, t);
     }
 
     /// A proposal of `height`, `round` reached the observer (and was verified) at `t`.
@@ -170,6 +381,32 @@ impl Observer {
             Some(&Some(t)) if current => t,
             _ => round_start,
         };
+        // Steps the observer skipped (a decision straight from the propose step) take no time.
+        let step_at = |at: &[Option<SimTime>], or: SimTime| match at.get(round) {
+            Some(&Some(t)) if current => t.max(round_start).min(commit.decided),
+            _ => or,
+        };
+        let precommit_at = step_at(&self.precommit_at, commit.decided);
+        let prevote_at = step_at(&self.prevote_at, precommit_at).min(precommit_at);
+        // Timed from the proposal's arrival (the round's start for the observer's own, or
+        // one it had buffered before the height began).
+        let proposal_seen = current;
+        let tally = self.votes.tally(commit.height, commit.round);
+        let since_proposal = |t: SimTime| t.as_secs_f64() - proposal_at.as_secs_f64();
+        let quorum_prevote_delay_s = tally
+            .and_then(|t| t.quorum_at)
+            .filter(|_| proposal_seen)
+            .map(since_proposal);
+        let full_prevote_delay_s = tally
+            .filter(|t| proposal_seen && t.signers == self.votes.powers.len())
+            .map(|t| since_proposal(t.last_at));
+        let (missing_validators, missing_power) = match self.previous_decision {
+            Some((height, round, value)) => self.votes.missing(height, round, value),
+            None => (0, 0),
+        };
+        let duplicate_votes = self.votes.duplicates(commit.height);
+        self.previous_decision = Some((commit.height, commit.round, commit.value));
+        self.votes.prune_below(commit.height);
         self.last_commit = commit.done;
         let record = HeightRecord {
             height: commit.height,
@@ -181,6 +418,16 @@ impl Observer {
             proposal_time_s: (proposal_at - round_start).as_secs_f64(),
             voting_time_s: (commit.decided - proposal_at).as_secs_f64(),
             commit_cost_s: (commit.done - commit.decided).as_secs_f64(),
+            prevote_time_s: (precommit_at - prevote_at).as_secs_f64(),
+            precommit_time_s: (commit.decided - precommit_at).as_secs_f64(),
+            block_bytes: u64::from(commit.bytes),
+            missing_validators,
+            missing_power,
+            quorum_prevote_delay_s,
+            full_prevote_delay_s,
+            duplicate_votes,
+            mempool_txs: counters.mempool_txs,
+            dropped_txs: counters.dropped_txs.saturating_sub(self.last.dropped_txs),
         };
         self.records.push(record);
         self.sample(&record, commit.done, counters);
@@ -302,13 +549,15 @@ mod tests {
 
     #[test]
     fn a_cascade_height_starts_at_the_previous_commit() {
-        let mut o = Observer::new(0, None).unwrap();
-        o.track(1, 0, SimTime::ZERO);
+        let mut o = Observer::new(0, &[1; 4], None).unwrap();
+        o.track(1, 0, Step::Propose, SimTime::ZERO);
         let commit = |height, decided: u64| Commit {
             height,
             round: 0,
+            value: ValueId(height),
             proposer: 1,
             txs: 0,
+            bytes: 0,
             decided: SimTime::from_millis(decided),
             done: SimTime::from_millis(decided),
         };

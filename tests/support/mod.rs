@@ -30,6 +30,7 @@ pub fn report(seed: u64, throughput: f64, p99: f64, safe: bool) -> RunReport {
             p95: p99 * 0.9,
             p99,
             max: p99 * 1.5,
+            ..Default::default()
         },
         round_duration_s: Summary {
             mean: 1.5,
@@ -64,6 +65,7 @@ pub fn report(seed: u64, throughput: f64, p99: f64, safe: bool) -> RunReport {
             proposal_time_s: 0.1,
             voting_time_s: 0.2,
             commit_cost_s: 0.01,
+            ..Default::default()
         }],
     }
 }

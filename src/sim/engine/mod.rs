@@ -393,8 +393,12 @@ impl Simulation {
         );
         let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
             .map_err(|e| err("load", format!("latency histogram: {e}")))?;
-        let observer = Observer::new(observer_index, scenario.targets.as_ref())
-            .map_err(|e| err("targets", e.to_string()))?;
+        let observer = Observer::new(
+            observer_index,
+            validators.powers(),
+            scenario.targets.as_ref(),
+        )
+        .map_err(|e| err("targets", e.to_string()))?;
 
         let checker = SafetyChecker::new(validators.clone(), correct.len());
         Ok(Simulation {
@@ -476,8 +480,7 @@ impl Simulation {
         if !node.is_correct() {
             return Err(refuse(format!(
                 "validator {v} is Byzantine ({}); observe a correct one",
-                self.behavior
-                    .map_or("?".to_string(), |b| format!("{b:?}").to_lowercase())
+                self.behavior.map_or("?", ByzantineBehavior::as_str)
             )));
         }
         if self.started {
@@ -721,10 +724,11 @@ impl Simulation {
         };
         let done = node.charge(t, work);
         let behind = message.height() < node.state.height() && node.is_correct();
-        if to == self.observer.index
-            && let Message::Proposal(p) = message
-        {
-            self.observer.proposal_arrived(p.height, p.round, done);
+        if to == self.observer.index {
+            match message {
+                Message::Proposal(p) => self.observer.proposal_arrived(p.height, p.round, done),
+                Message::Vote(vote) => self.observer.vote_arrived(vote, done),
+            }
         }
         self.feed(to, input, done);
         (done, behind)
@@ -744,8 +748,9 @@ impl Simulation {
             let node = &mut self.nodes[usize::from(v)];
             node.state.apply(&ctx, input, &mut outputs);
             if v == self.observer.index && node.state.step() != Step::Commit {
+                let state = &node.state;
                 self.observer
-                    .track(node.state.height(), node.state.round(), t);
+                    .track(state.height(), state.round(), state.step(), t);
             }
             for &output in &outputs {
                 t = self.carry_out(v, output, t);
@@ -760,7 +765,15 @@ impl Simulation {
     /// Carry out one output of validator `v` at `t`; returns when `v` is free again.
     fn carry_out(&mut self, v: ValidatorIndex, output: Output, t: SimTime) -> SimTime {
         match output {
-            Output::Broadcast(message) => self.broadcast(v, message, t),
+            Output::Broadcast(message) => {
+                // The observer counts its own votes as it counts those it receives.
+                if v == self.observer.index
+                    && let Message::Vote(vote) = message
+                {
+                    self.observer.vote_arrived(vote, t);
+                }
+                self.broadcast(v, message, t)
+            }
             Output::GetValue { height, round } => {
                 let content = match &self.p2p {
                     None => self.mempool.build_block(t, self.params.block_size_limit),
@@ -1015,8 +1028,10 @@ impl Simulation {
             let commit = Commit {
                 height,
                 round,
+                value,
                 proposer: block.map_or(self.schedule.proposer(height, round), |b| b.proposer),
                 txs: block.map_or(0, |b| b.content.txs),
+                bytes: block.map_or(0, |b| b.content.bytes),
                 decided: t,
                 done,
             };
@@ -1039,6 +1054,8 @@ impl Simulation {
             memory_mb: self.base_memory_mb
                 + (self.mempool.len() as u64 * self.tx_size).div_ceil(1 << 20),
             cores: self.costs.cores(),
+            mempool_txs: self.mempool.len() as u64,
+            dropped_txs: self.mempool.dropped(),
         }
     }
 
@@ -1074,6 +1091,25 @@ impl Simulation {
         self.observer.records()
     }
 
+    /// The voting power of each validator.
+    pub fn voting_powers(&self) -> &[u64] {
+        self.validators.powers()
+    }
+
+    /// How many peers validator `v` has: its neighbours in the network graph.
+    pub fn peers(&self, v: ValidatorIndex) -> u64 {
+        let edges = self.net.edges().iter();
+        edges
+            .filter(|&&(a, b)| a != b && (a == v || b == v))
+            .count() as u64
+    }
+
+    /// Transactions committed so far and their summed latency, seconds.
+    pub fn latency_totals(&self) -> (u64, f64) {
+        let count = self.tx_latency.len();
+        (count, self.tx_latency.mean() / 1e9 * count as f64)
+    }
+
     /// The report of what has run so far.
     pub fn report(&self) -> RunReport {
         let secs = self.end.as_secs_f64().max(f64::MIN_POSITIVE);
@@ -1097,6 +1133,7 @@ impl Simulation {
                 p95: q(0.95),
                 p99: q(0.99),
                 max: self.tx_latency.max() as f64 / 1e9,
+                mean: self.tx_latency.mean() / 1e9,
             }
         };
         let cores = self.costs.cores() as f64;
@@ -1107,7 +1144,7 @@ impl Simulation {
             duration_s: self.end.as_secs_f64(),
             validators: self.validator_count,
             byzantine: self.byzantine.clone(),
-            byzantine_behavior: self.behavior.map(|b| format!("{b:?}")),
+            byzantine_behavior: self.behavior.map(|b| b.as_str().to_string()),
             observer: self.observer.index,
             heights_committed: records.len() as u64,
             transactions_committed: self.transactions_committed,
