@@ -1,11 +1,42 @@
-//! Durations written the way people write them: `500ms`, `3s`, `1.5s`, `5m`, `2h`, `250us`, `0s`.
+//! Durations written the way people write them: `500ms`, `3s`, `1.5s`, `5m`, `2h`, `250us`, `0s`,
+//! and compound as CometBFT writes them: `1m30s`, `1h30m`.
 
 use serde::{Deserializer, Serializer};
 use std::time::Duration;
 
-/// Parse `"<number><unit>"` with unit one of `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`.
+/// Parse `"<number><unit>"` with unit one of `ns`, `us`, `µs`, `ms`, `s`, `m`, `h`, or several
+/// of them in a row as CometBFT (Go) writes durations: `1m30s`, `1h30m`, `2s500ms`.
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    let mut segments = Vec::new();
+    let mut start = 0;
+    let mut in_unit = false;
+    for (i, c) in t.char_indices() {
+        let numeric = c.is_ascii_digit() || c == '.';
+        if numeric && in_unit {
+            segments.push(&t[start..i]);
+            start = i;
+        }
+        in_unit = !numeric;
+    }
+    segments.push(&t[start..]);
+    if segments.len() == 1 {
+        return parse_one(text, t);
+    }
+    let mut total = Duration::ZERO;
+    for segment in segments {
+        total = total
+            .checked_add(parse_one(text, segment)?)
+            .ok_or_else(|| format!("duration `{text}` is too large"))?;
+    }
+    if total.as_nanos() > u128::from(u64::MAX / 2) {
+        return Err(format!("duration `{text}` is too large"));
+    }
+    Ok(total)
+}
+
+/// One `<number><unit>` part `t` of the duration `text`.
+fn parse_one(text: &str, t: &str) -> Result<Duration, String> {
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| {
@@ -148,6 +179,16 @@ pub mod option {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compound_durations_add_their_parts() {
+        assert_eq!(parse("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("2s500ms"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse("1h0m0.5s"), Ok(Duration::from_millis(3_600_500)));
+        assert!(parse("1m30x").is_err_and(|e| e.contains("unknown unit `x`")));
+        assert!(parse("1m30").is_err_and(|e| e.contains("no unit")));
+    }
 
     #[test]
     fn parses_every_unit() {
