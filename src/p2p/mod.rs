@@ -205,8 +205,12 @@ impl NodeBook {
         }
     }
 
-    /// Forget the previous height's votes, proposals and parts.
+    /// Move to `height` (the node's consensus height), forgetting the previous height's votes,
+    /// proposals and parts; nothing happens when it is already there.
     pub fn start_height(&mut self, height: Height) {
+        if self.height == height {
+            return;
+        }
         self.height = height;
         self.rounds.clear();
         self.arrivals.clear();

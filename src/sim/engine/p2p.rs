@@ -32,6 +32,8 @@ pub(super) struct P2pState {
     /// Votes of each batch on its way (`Envelope::Votes`), and the free batches.
     batches: Vec<Vec<Vote>>,
     free_batches: Vec<u32>,
+    /// Scratch: what one wake-up sends one peer.
+    sends: Vec<Envelope>,
 }
 
 impl P2pState {
@@ -102,6 +104,7 @@ impl P2pState {
             scratch: Vec::new(),
             batches: Vec::new(),
             free_batches: Vec::new(),
+            sends: Vec::new(),
         }
     }
 
@@ -168,9 +171,7 @@ impl Simulation {
         let height = self.nodes[usize::from(v)].state.height();
         let p2p = self.p2p.as_mut().expect("gossip layer");
         let book = &mut p2p.books[usize::from(v)];
-        if book.height != height {
-            book.start_height(height);
-        }
+        book.start_height(height);
         match message {
             Message::Vote(vote) if vote.height == book.height => {
                 book.store(vote, t);
@@ -238,9 +239,7 @@ impl Simulation {
         if !book.enter(step) {
             return;
         }
-        if book.height != step.height {
-            book.start_height(step.height);
-        }
+        book.start_height(step.height);
         let mut wake = Vec::new();
         for c in p2p.graph.conns(v) {
             let peer = p2p.graph.target(c);
@@ -340,11 +339,13 @@ impl Simulation {
                 }
             }
         }
-        let mut sends: Vec<Envelope> = Vec::new();
-        let mut votes: Vec<Vote> = match p2p.free_batches.last() {
-            Some(&b) => std::mem::take(&mut p2p.batches[b as usize]),
-            None => Vec::new(),
-        };
+        // Reused buffers: what this peer gets, and a vote batch (returned if left empty).
+        let mut sends = std::mem::take(&mut p2p.sends);
+        let batch = p2p.free_batches.pop().unwrap_or_else(|| {
+            p2p.batches.push(Vec::new());
+            p2p.batches.len() as u32 - 1
+        });
+        let mut votes = std::mem::take(&mut p2p.batches[batch as usize]);
         // The data routine: the proposal of the peer's round, then the parts it lacks.
         let book = &p2p.books[vi];
         let k = &mut p2p.knowledge[c as usize];
@@ -381,18 +382,16 @@ impl Simulation {
         // The votes routine: the peer's round's prevotes and precommits, and the prevotes of
         // the POL round of its proposal.
         if view.round <= me.round && view.step != Step::Commit {
-            let mut rounds = vec![view.round];
-            if let Some(p) = book.proposal(view.round)
-                && let Some(pol) = p.valid_round
-            {
-                rounds.push(pol);
-            }
-            for (i, &round) in rounds.iter().enumerate() {
+            let pol = book.proposal(view.round).and_then(|p| p.valid_round);
+            let wanted: [(Option<Round>, &[usize]); 2] = [(Some(view.round), &[0, 1]), (pol, &[0])];
+            for (round, kinds) in wanted {
+                let Some(round) = round else {
+                    continue;
+                };
                 let Some(held) = book.round(round) else {
                     continue;
                 };
                 let known = k.votes_mut(round, validators);
-                let kinds: &[usize] = if i == 0 { &[0, 1] } else { &[0] };
                 for &kind in kinds {
                     p2p.scratch.clear();
                     held.have[kind].missing_from(&known[kind], &mut p2p.scratch);
@@ -405,22 +404,18 @@ impl Simulation {
                 }
             }
         }
-        if !votes.is_empty() {
-            let batch = match p2p.free_batches.pop() {
-                Some(b) => b,
-                None => {
-                    p2p.batches.push(Vec::new());
-                    p2p.batches.len() as u32 - 1
-                }
-            };
-            p2p.batches[batch as usize] = votes;
+        let any_votes = !votes.is_empty();
+        p2p.batches[batch as usize] = votes;
+        if any_votes {
             sends.push(Envelope::Votes { batch, conn: c });
-        } else if let Some(&b) = p2p.free_batches.last() {
-            p2p.batches[b as usize] = votes; // keep its capacity
+        } else {
+            p2p.free_batches.push(batch);
         }
-        for envelope in sends {
+        for &envelope in &sends {
             self.p2p_send(c, envelope, t);
         }
+        sends.clear();
+        self.p2p().sends = sends;
     }
 
     /// The votes of batch `batch`.
