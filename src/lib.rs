@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod net;
 pub mod optimize;
 pub mod p2p;
+pub mod params;
 pub mod report;
 pub mod sim;
 pub mod workload;
@@ -30,6 +31,7 @@ pub use monitor::{
     PerformanceMonitor, PerformanceTrend,
 };
 pub use optimize::{
-    Observations, OptimizationEngine, OptimizationParameters, OptimizationSuggestion,
-    OptimizeError, Parameter, ParameterValue, PerformanceTargets, Strategy,
+    Observations, OptimizationEngine, OptimizationSuggestion, OptimizeError, Parameter,
+    ParameterValue, Strategy,
 };
+pub use params::{OptimizationParameters, PerformanceTargets};

@@ -95,3 +95,57 @@ fn release_and_bench_builds_keep_line_tables_only() {
         );
     }
 }
+
+/// Every `.rs` file under `src/<dir>`, with its path.
+fn sources_under(dir: &str) -> Vec<(std::path::PathBuf, String)> {
+    let mut pending = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir)];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source reads");
+                files.push((path, text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn config_and_sim_do_not_import_from_the_optimizer() {
+    // OptimizationParameters and PerformanceTargets are ground data (crate::params); the layers
+    // below the optimizer read them from there, never from `optimize`.
+    let mut scanned = 0;
+    for layer in ["config", "sim"] {
+        for (path, text) in sources_under(layer) {
+            scanned += 1;
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                assert!(
+                    !code.contains("optimize::"),
+                    "{}:{}: imports from the optimizer: {line}",
+                    path.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+    assert!(scanned >= 10, "only {scanned} files scanned");
+}
+
+#[test]
+fn parameter_types_keep_their_public_paths() {
+    use consensus_performance::params;
+    let by_optimize = consensus_performance::optimize::OptimizationParameters::default();
+    let by_root: consensus_performance::OptimizationParameters = by_optimize.clone();
+    let by_ground: params::OptimizationParameters = by_root;
+    assert_eq!(by_ground.block_size_limit, 4_194_304);
+    let targets: consensus_performance::optimize::PerformanceTargets =
+        consensus_performance::PerformanceTargets::default();
+    let ground: params::PerformanceTargets = targets;
+    assert_eq!(ground.target_throughput, 1000.0);
+}

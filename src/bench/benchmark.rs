@@ -6,7 +6,7 @@ use super::scenario::{BUILTIN_BENCHMARKS, BenchmarkScenario};
 use super::stats::{Interval, mean};
 use crate::config::{self, ConfigError, Scenario};
 use crate::metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage};
-use crate::optimize::PerformanceTargets;
+use crate::params::PerformanceTargets;
 use crate::report::RunReport;
 use rayon::prelude::*;
 use serde::Serialize;

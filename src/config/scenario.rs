@@ -1,6 +1,6 @@
 //! The scenario file: what a run simulates. Unknown fields are refused; every value is validated.
 
-use crate::optimize::{OptimizationParameters, PerformanceTargets};
+use crate::params::{OptimizationParameters, PerformanceTargets};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use super::{
     ByzantineSpec, ConfigError, CostsSpec, EntryNodes, GossipModel, LatencySpec, LoadSpec,
     NetworkSpec, PartitionSpec, RegionsSpec, Scenario, Topology, ValidatorsSpec,
 };
-use crate::optimize::{OptimizationParameters, PerformanceTargets};
+use crate::params::{OptimizationParameters, PerformanceTargets};
 use crate::workload::BLOCK_OVERHEAD_BYTES;
 use std::time::Duration;
 

@@ -16,10 +16,8 @@ use super::ws::{NewBlockSubscription, Signal};
 use crate::export::prometheus::STEPS;
 use crate::metrics::{ConsensusMetrics, LatencyHistogram, ResourceUsage};
 use crate::monitor::{Alert, Anomaly, PerformanceMonitor, PerformanceTrend};
-use crate::optimize::{
-    Observations, OptimizationEngine, OptimizationParameters, OptimizationSuggestion,
-    ParameterValue, PerformanceTargets,
-};
+use crate::optimize::{Observations, OptimizationEngine, OptimizationSuggestion, ParameterValue};
+use crate::params::{OptimizationParameters, PerformanceTargets};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};

@@ -12,8 +12,8 @@
 
 use super::Observations;
 use super::parameter::{Parameter, ParameterValue};
-use super::params::OptimizationParameters;
 use crate::metrics::ConsensusMetrics;
+use crate::params::OptimizationParameters;
 use std::time::Duration;
 
 /// Absolute floor of the base propose, prevote and precommit timeouts in suggestions.

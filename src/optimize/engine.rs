@@ -5,9 +5,9 @@ use super::bounds::{self, DelayEstimate};
 use super::error::OptimizeError;
 use super::observations::Observations;
 use super::parameter::{Parameter, ParameterValue};
-use super::params::{OptimizationParameters, PerformanceTargets};
 use super::strategy::{self, Diagnosis, OptimizationSuggestion, Step};
 use crate::metrics::ConsensusMetrics;
+use crate::params::{OptimizationParameters, PerformanceTargets};
 use serde::Serialize;
 
 /// Tunes [`OptimizationParameters`] toward [`PerformanceTargets`], one suggestion at a time.

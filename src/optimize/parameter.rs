@@ -2,8 +2,8 @@
 
 use super::bounds;
 use super::error::OptimizeError;
-use super::params::OptimizationParameters;
 use crate::config::duration;
+use crate::params::OptimizationParameters;
 use serde::{Deserialize, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;

@@ -1,8 +1,8 @@
 //! How far a run is from its targets: the number the tune loop compares to keep a change or
 //! roll it back.
 
-use super::params::PerformanceTargets;
 use crate::metrics::ConsensusMetrics;
+use crate::params::PerformanceTargets;
 use serde::Serialize;
 use std::time::Duration;
 

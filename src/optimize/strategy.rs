@@ -20,9 +20,9 @@
 use super::bounds::{self, DelayEstimate};
 use super::observations::Observations;
 use super::parameter::{Parameter, ParameterValue};
-use super::params::{OptimizationParameters, PerformanceTargets};
 use super::score::Shortfalls;
 use crate::metrics::ConsensusMetrics;
+use crate::params::{OptimizationParameters, PerformanceTargets};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use crate::metrics::{
     ConsensusMetrics, LatencyPercentiles, ResourceUsage, ThroughputTracker, VirtualClock,
 };
 use crate::monitor::{Alert, MonitorError, PerformanceMonitor};
-use crate::optimize::PerformanceTargets;
+use crate::params::PerformanceTargets;
 use crate::report::{FiredAlert, HeightRecord, MonitorReport};
 use std::time::Duration;
 

@@ -27,7 +27,7 @@ use crate::consensus::{
 };
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
-use crate::optimize::OptimizationParameters;
+use crate::params::OptimizationParameters;
 use crate::report::{
     HeightRecord, LatencyBucket, Quantiles, Resources, Rounds, RunReport, Safety, Summary,
 };

@@ -1,4 +1,5 @@
-//! The tunable parameters of a chain and the targets it should meet.
+//! The tunable parameters of a chain and the targets it should meet: ground data that the
+//! scenario loader, the simulator, the benchmarks and the optimizer all read.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
