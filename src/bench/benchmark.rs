@@ -63,7 +63,10 @@ pub struct BenchmarkResult {
     /// Scenario name.
     pub name: String,
     /// Wall time spent simulating it, summed over its seeds (independent of the thread count).
-    #[serde(serialize_with = "seconds")]
+    #[serde(
+        rename = "execution_time_s",
+        serialize_with = "crate::metrics::seconds::serialize"
+    )]
     pub execution_time: Duration,
     /// Metrics averaged over the seeds.
     pub average_metrics: ConsensusMetrics,
@@ -410,8 +413,4 @@ pub fn average_metrics(reports: &[RunReport]) -> ConsensusMetrics {
             disk_io_bytes: whole(avg(&|r| r.resources.disk_io_bytes as f64)),
         },
     }
-}
-
-fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }

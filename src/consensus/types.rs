@@ -17,6 +17,7 @@ pub struct ValueId(pub u64);
 
 /// The two kinds of vote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum VoteType {
     /// First voting step.
     Prevote,
@@ -56,6 +57,7 @@ pub struct Proposal {
 
 /// Every message a validator sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Message {
     /// A block proposal.
     Proposal(Proposal),
@@ -91,6 +93,7 @@ impl Message {
 
 /// The timers of the algorithm (`Commit` is CometBFT's `timeout_commit`, our `block_interval`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TimeoutKind {
     /// OnTimeoutPropose (L57).
     Propose,
@@ -104,6 +107,7 @@ pub enum TimeoutKind {
 
 /// The step of a validator within a round (`Commit`: decided, waiting for the next height).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Waiting for a proposal.
     Propose,

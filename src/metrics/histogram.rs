@@ -22,16 +22,19 @@ pub struct LatencyHistogram {
     max_nanos: u64,
 }
 
-/// A latency distribution summarised: what a report prints.
+/// A latency distribution summarised: what a report prints (durations in seconds).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// Number of samples.
     pub count: u64,
     /// Exact mean.
+    #[serde(rename = "mean_s", with = "super::seconds")]
     pub mean: Duration,
     /// Exact maximum.
+    #[serde(rename = "max_s", with = "super::seconds")]
     pub max: Duration,
     /// p50, p90, p95, p99.
+    #[serde(rename = "percentiles_s")]
     pub percentiles: LatencyPercentiles,
 }
 

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod histogram;
+pub mod seconds;
 pub mod throughput;
 
 pub use clock::{Clock, VirtualClock, WallClock};
@@ -14,16 +15,20 @@ pub use throughput::ThroughputTracker;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// Latency percentiles of one distribution.
+/// Latency percentiles of one distribution (serialised in seconds).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyPercentiles {
     /// Median.
+    #[serde(with = "seconds")]
     pub p50: Duration,
     /// 90th percentile.
+    #[serde(with = "seconds")]
     pub p90: Duration,
     /// 95th percentile.
+    #[serde(with = "seconds")]
     pub p95: Duration,
     /// 99th percentile.
+    #[serde(with = "seconds")]
     pub p99: Duration,
 }
 
@@ -42,20 +47,26 @@ pub struct ResourceUsage {
     pub disk_io_bytes: u64,
 }
 
-/// The metrics of one consensus round (one height, from its start to its commit).
+/// The metrics of one consensus round (one height, from its start to its commit); durations
+/// serialise as seconds, in fields named `*_s`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConsensusMetrics {
     /// Height start to commit.
+    #[serde(rename = "round_duration_s", with = "seconds")]
     pub round_duration: Duration,
     /// Start of the deciding round to the arrival of its proposal.
+    #[serde(rename = "proposal_time_s", with = "seconds")]
     pub proposal_time: Duration,
     /// Arrival of the proposal to the decision.
+    #[serde(rename = "voting_time_s", with = "seconds")]
     pub voting_time: Duration,
     /// Time spent applying the committed block.
+    #[serde(rename = "commit_time_s", with = "seconds")]
     pub commit_time: Duration,
     /// Transactions per second.
     pub throughput: f64,
     /// Transaction latency, submit to commit.
+    #[serde(rename = "latency_percentiles_s")]
     pub latency_percentiles: LatencyPercentiles,
     /// Resources used.
     pub resource_usage: ResourceUsage,

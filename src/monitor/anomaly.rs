@@ -136,7 +136,8 @@ pub struct Anomaly {
     pub threshold: f64,
     /// The round (or height) of the judged sample.
     pub round: u64,
-    /// Monitor time of the judged sample.
+    /// Monitor time of the judged sample; `at_s` (seconds) in JSON.
+    #[serde(rename = "at_s", with = "crate::metrics::seconds")]
     pub at: Duration,
 }
 
@@ -150,7 +151,8 @@ pub struct AnomalyThresholds {
     pub baseline_samples: usize,
     /// A round is slow above this many times the baseline median round duration…
     pub round_duration_factor: f64,
-    /// …and never below this duration.
+    /// …and never below this duration (`round_duration_floor_s`, seconds, in JSON).
+    #[serde(rename = "round_duration_floor_s", with = "crate::metrics::seconds")]
     pub round_duration_floor: Duration,
     /// Throughput is low below this fraction of the baseline median throughput.
     pub throughput_fraction: f64,

@@ -79,7 +79,8 @@ pub enum MonitorError {
 /// One entry of the history: the metrics of a round, stamped with the monitor's clock.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricSample {
-    /// Monitor time when the round ended (or was recorded).
+    /// Monitor time when the round ended (or was recorded); `at_s` in JSON.
+    #[serde(rename = "at_s", with = "crate::metrics::seconds")]
     pub at: Duration,
     /// The round (or height) number.
     pub round: u64,

@@ -646,8 +646,9 @@ impl Simulation {
             } => {
                 self.log(|| {
                     format!(
-                        "{{\"t_ns\":{},\"event\":\"timeout\",\"validator\":{validator},\"kind\":\"{kind:?}\",\"height\":{height},\"round\":{round}}}",
-                        t.as_nanos()
+                        "{{\"t_ns\":{},\"event\":\"timeout\",\"validator\":{validator},\"kind\":{},\"height\":{height},\"round\":{round}}}",
+                        t.as_nanos(),
+                        serde_json::to_string(&kind).unwrap_or_default()
                     )
                 });
                 self.trace
