@@ -205,6 +205,30 @@ costs: none
 }
 
 #[test]
+fn equivocators_split_the_correct_validators_by_power_and_fork_a_weighted_network() {
+    // Correct powers 6, 6, 1, 1 (14), the coalition 4 + 4 = 8 of 22: above a third (7.33).
+    // A fork needs a quorum (15 of 22) on each side: 8 + 7 on both. Split by count, the sides
+    // would hold 6 + 6 and 1 + 1, and 8 + 2 = 10 could never decide the second value; split
+    // by power they hold 6 + 1 each.
+    for gossip in ["direct", "cometbft"] {
+        for seed in 1..=4 {
+            let r = run(
+                &format!(
+                    "duration: 30s\nvalidators: {{ count: 6, voting_power: [6, 6, 1, 1, 4, 4] }}\n\
+                     network: {{ gossip: {gossip}, latency: {{ distribution: constant, mean: 50ms }} }}\n\
+                     byzantine: {{ behavior: equivocate, validators: [4, 5] }}\ncosts: none\n"
+                ),
+                seed,
+            );
+            assert!(!r.safety.agreement, "{gossip} seed {seed}: no fork");
+            let v = &r.safety.violations[0];
+            assert_eq!(v.invariant, "agreement");
+            assert_eq!(v.culprits, vec![4, 5], "{gossip} seed {seed}");
+        }
+    }
+}
+
+#[test]
 fn same_seed_same_report_and_different_seeds_differ() {
     let yaml = r#"
 duration: 30s

@@ -185,6 +185,9 @@ pub struct NodeBook {
     pub phase: u64,
     /// Messages a `delay` Byzantine validator will publish later, with when.
     pub delayed: Vec<(SimTime, crate::consensus::Message)>,
+    /// An equivocating proposer's second proposal of each round, which its data routine shows
+    /// the second side instead of the first.
+    pub twins: Vec<Proposal>,
 }
 
 impl NodeBook {
@@ -202,6 +205,7 @@ impl NodeBook {
             last_wake: None,
             phase,
             delayed: Vec::new(),
+            twins: Vec::new(),
         }
     }
 
@@ -216,6 +220,7 @@ impl NodeBook {
         self.arrivals.clear();
         self.proposals.clear();
         self.blocks.clear();
+        self.twins.clear();
     }
 
     /// The votes of `round`, created on first use.
@@ -263,6 +268,11 @@ impl NodeBook {
             .iter()
             .find(|(p, _)| p.round == round)
             .map(|(p, _)| *p)
+    }
+
+    /// The second proposal of `round` an equivocating proposer shows the second side.
+    pub fn twin(&self, round: Round) -> Option<Proposal> {
+        self.twins.iter().find(|p| p.round == round).copied()
     }
 
     /// Keep `proposal` if it is the first of its round; true when kept.

@@ -23,7 +23,7 @@ use crate::consensus::proposer::ProposerSchedule;
 use crate::consensus::state_machine::{Config, ConsensusState, Context, Input, Output};
 use crate::consensus::{
     Height, Message, Round, Step, TimeoutKind, ValidatorIndex, ValidatorSet, ValueId, Vote,
-    VoteType,
+    VoteType, VotingPower,
 };
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
@@ -354,13 +354,14 @@ impl Simulation {
             .collect();
         let observer_index = nodes.iter().position(Node::is_correct).unwrap_or(0) as ValidatorIndex;
 
-        // Equivocators show one value to the first half of the correct validators (and to
-        // themselves) and another to the rest.
-        let correct: Vec<usize> = (0..validator_count)
+        // Equivocators show one value to one half of the correct validators' power (and to
+        // themselves) and another to the other half.
+        let correct: Vec<(usize, VotingPower)> = (0..validator_count)
             .filter(|&i| nodes[i].is_correct())
+            .map(|i| (i, validators.power(i as ValidatorIndex)))
             .collect();
         let mut second_side = vec![false; validator_count];
-        for &i in &correct[correct.len().div_ceil(2)..] {
+        for i in byzantine::split_by_power(&correct) {
             second_side[i] = true;
         }
 

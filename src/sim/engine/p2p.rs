@@ -353,6 +353,12 @@ impl Simulation {
             && let Some(proposal) = book.proposal(me.round)
             && !k.proposals.contains(&me.round)
         {
+            // An equivocating proposer shows the second side its twin.
+            let second = usize::from(peer) < validators && self.second_side[usize::from(peer)];
+            let proposal = match book.twin(me.round) {
+                Some(twin) if second => twin,
+                _ => proposal,
+            };
             k.proposals.push(me.round);
             let total = book.parts(proposal.value).map_or(1, |p| p.total);
             k.knows_header(proposal.value, total);
@@ -650,8 +656,10 @@ impl Simulation {
     }
 
     /// Coordinated equivocation over the gossip layer: the coalition shows each side of the
-    /// correct validators its own value, sending it straight to its peers on that side (full
-    /// nodes count with the first side); what they relay on is their own first copy.
+    /// correct validators its own value: the proposer's data routine gives peers on the second
+    /// side the twin proposal and its parts, the coalition sends its second votes straight to
+    /// its peers on that side (full nodes count with the first side); what they relay on is
+    /// their own first copy.
     pub(super) fn p2p_equivocate(&mut self, v: ValidatorIndex, message: Message, t: SimTime) {
         let second_of = |sim: &Simulation, peer: u16| {
             usize::from(peer) < sim.validator_count && sim.second_side[usize::from(peer)]
@@ -662,36 +670,19 @@ impl Simulation {
                 let twin = self.new_block(p.height, v, original.content);
                 self.splits.insert((p.height, p.round), (p.value, twin));
                 self.p2p_publish(v, message, t);
-                let twin_proposal = crate::consensus::Proposal { value: twin, ..p };
+                // The data routine sends it to second-side peers once they are at its height
+                // and round, as it sends any proposal.
                 let total = part_count(original.content.bytes);
-                {
-                    let book = &mut self.p2p().books[usize::from(v)];
-                    let parts = book.parts_mut(twin, total);
-                    for i in 0..total {
-                        parts.have.set(usize::from(i));
-                    }
-                }
-                for c in self.p2p().graph.conns(v) {
-                    let peer = self.p2p().graph.target(c);
-                    if !second_of(self, peer) {
-                        continue;
-                    }
-                    let k = &mut self.p2p().knowledge[c as usize];
-                    k.at_height(p.height);
-                    k.proposals.push(p.round);
-                    k.knows_header(twin, total);
-                    self.p2p_send(
-                        c,
-                        Envelope::Relay {
-                            message: Message::Proposal(twin_proposal),
-                            conn: c,
-                        },
-                        t,
-                    );
+                let book = &mut self.p2p().books[usize::from(v)];
+                book.twins
+                    .push(crate::consensus::Proposal { value: twin, ..p });
+                let parts = book.parts_mut(twin, total);
+                for i in 0..total {
+                    parts.have.set(usize::from(i));
                 }
             }
             Message::Vote(vote) => {
-                let (first, second, marks) = match self.splits.get(&(vote.height, vote.round)) {
+                let (first, second, split) = match self.splits.get(&(vote.height, vote.round)) {
                     Some(&(a, b)) => (
                         Vote {
                             value: Some(a),
@@ -717,26 +708,34 @@ impl Simulation {
                     }
                 };
                 self.p2p_publish(v, Message::Vote(first), t);
+                // Straight to every peer, each side its own value, so that neither side hears
+                // the other's value relayed before its own; the votes routine then has
+                // nothing of these left to send.
                 let validators = self.validator_count;
                 for c in self.p2p().graph.conns(v) {
                     let peer = self.p2p().graph.target(c);
-                    if !second_of(self, peer) {
-                        continue;
-                    }
-                    if marks {
-                        // The peer gets the second value instead of the first.
-                        let k = &mut self.p2p().knowledge[c as usize];
-                        k.at_height(vote.height);
-                        k.knows_vote(&second, validators);
-                    }
-                    self.p2p_send(
-                        c,
-                        Envelope::Relay {
-                            message: Message::Vote(second),
+                    let second_side = second_of(self, peer);
+                    let k = &mut self.p2p().knowledge[c as usize];
+                    k.at_height(vote.height);
+                    k.knows_vote(&first, validators);
+                    let send = |sim: &mut Simulation, vote: Vote| {
+                        let envelope = Envelope::Relay {
+                            message: Message::Vote(vote),
                             conn: c,
-                        },
-                        t,
-                    );
+                        };
+                        sim.p2p_send(c, envelope, t);
+                    };
+                    match (second_side, split) {
+                        (false, _) => send(self, first),
+                        (true, true) => send(self, second),
+                        // No split: the vote everyone gets, then the double vote for nil
+                        // behind it on the same connection (evidence; the first is counted,
+                        // as with direct delivery).
+                        (true, false) => {
+                            send(self, first);
+                            send(self, second);
+                        }
+                    }
                 }
             }
         }
