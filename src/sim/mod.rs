@@ -8,6 +8,6 @@ pub mod rng;
 pub mod time;
 pub mod trace;
 
-pub use engine::{PROPOSAL_OVERHEAD_BYTES, Simulation, VOTE_BYTES, run};
+pub use engine::{PROPOSAL_OVERHEAD_BYTES, Simulation, VOTE_BYTES, ValidatorStatus, run};
 pub use rng::{SimRng, Stream};
 pub use time::SimTime;

@@ -32,6 +32,14 @@ impl Decisions {
         self.recent.push_back((round, value, at));
     }
 
+    /// The highest height decided (0 before the first decision).
+    pub(super) fn last_height(&self) -> Height {
+        match self.recent.len() {
+            0 => 0,
+            k => self.first + k as Height - 1,
+        }
+    }
+
     /// The decision of `height`, if still kept.
     pub(super) fn get(&self, height: Height) -> Option<(Round, ValueId, SimTime)> {
         let offset = height.checked_sub(self.first)?;

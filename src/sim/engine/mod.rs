@@ -129,6 +129,27 @@ struct Node {
     /// When it last decided (CometBFT's CommitTime: the next height starts `block_interval`
     /// after it, or when execution ends, whichever is later).
     decided_at: SimTime,
+    /// When the latest-due of the timers it has scheduled fires.
+    timer_due: SimTime,
+}
+
+/// What one validator is doing at the current virtual time ([`Simulation::validator_status`]):
+/// for tests and diagnosis of stalls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidatorStatus {
+    /// Whether it follows the protocol (no Byzantine behaviour).
+    pub correct: bool,
+    /// The height it is deciding (or has decided and waits `block_interval` after).
+    pub height: Height,
+    /// Its round at that height.
+    pub round: Round,
+    /// Its step in that round.
+    pub step: Step,
+    /// The highest height it has decided (0 before its first decision).
+    pub decided: Height,
+    /// When the latest-due of the timers it scheduled fires (or fired): before now, it has no
+    /// timer pending and moves only when messages arrive.
+    pub timer_due: SimTime,
 }
 
 /// Proposed values a validator remembers having seen.
@@ -349,6 +370,7 @@ impl Simulation {
                     seen_next: 0,
                     next_height_at: SimTime::from_duration(MIN_HEIGHT_TIME),
                     decided_at: SimTime::ZERO,
+                    timer_due: SimTime::ZERO,
                 }
             })
             .collect();
@@ -688,6 +710,51 @@ impl Simulation {
         self.queue.len()
     }
 
+    /// What validator (or full node) `v` is doing now; `None` when it does not exist.
+    pub fn validator_status(&self, v: ValidatorIndex) -> Option<ValidatorStatus> {
+        let node = self.nodes.get(usize::from(v))?;
+        Some(ValidatorStatus {
+            correct: node.is_correct(),
+            height: node.state.height(),
+            round: node.state.round(),
+            step: node.state.step(),
+            decided: node.decisions.last_height(),
+            timer_due: node.timer_due,
+        })
+    }
+
+    /// The most hops a message between two validators takes at `t`: relays through the peer
+    /// graph with `gossip: cometbft` (its diameter over the validators and the full nodes
+    /// between them), links of the topology with `direct`. `None` when a partition active at
+    /// `t` cuts some pair of validators apart.
+    pub fn relay_hops(&self, t: SimTime) -> Option<u32> {
+        let n = self.validator_count as u16;
+        let mut most = 0;
+        for a in 0..n {
+            for b in 0..n {
+                if a != b && !self.net.is_connected_at(a, b, t) {
+                    return None;
+                }
+            }
+            match &self.p2p {
+                Some(p2p) => {
+                    let hops = p2p.graph.hops_from(a);
+                    let farthest = hops[..usize::from(n)].iter().copied().max().unwrap_or(0);
+                    if farthest == u32::MAX {
+                        return None;
+                    }
+                    most = most.max(farthest);
+                }
+                None => {
+                    for b in (0..n).filter(|&b| b != a) {
+                        most = most.max(u32::from(self.net.hops_at(a, b, t)?));
+                    }
+                }
+            }
+        }
+        Some(most)
+    }
+
     /// Messages of later heights the validators hold until they reach those heights.
     pub fn buffered_messages(&self) -> usize {
         self.nodes.iter().map(|n| n.state.buffered()).sum()
@@ -832,6 +899,8 @@ impl Simulation {
                         at
                     }
                 };
+                let node = &mut self.nodes[usize::from(v)];
+                node.timer_due = node.timer_due.max(at);
                 self.queue.push(
                     at,
                     Event::Timeout {
