@@ -28,7 +28,7 @@ pub use metrics::{
 };
 pub use monitor::{
     Alert, AlertConfig, Anomaly, AnomalyKind, AnomalySeverity, AnomalyThresholds, MonitorError,
-    PerformanceMonitor, PerformanceTrend,
+    PerformanceMonitor, PerformanceTrend, SampleUnit,
 };
 pub use optimize::{
     Observations, OptimizationEngine, OptimizationSuggestion, OptimizeError, Parameter,

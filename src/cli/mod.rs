@@ -239,6 +239,11 @@ fn validate(arg: &str) -> i32 {
     }
 }
 
+/// "1 alert", "3 alerts".
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The report as a table for people.
 pub fn render_table(r: &RunReport, heights: bool) -> String {
     let mut s = String::new();
@@ -307,14 +312,31 @@ pub fn render_table(r: &RunReport, heights: bool) -> String {
     let m = &r.monitor;
     let _ = writeln!(
         s,
-        "monitor       {} anomalies, {} alerts; trend: throughput {:+.3} tx/s per s, height time {:+.4} s per s",
-        m.anomalies.len(),
-        m.alerts.len(),
+        "monitor       {}, {}; trend: throughput {:+.3} tx/s per s, height time {:+.4} s per s",
+        count(m.anomalies.len(), "anomaly", "anomalies"),
+        count(m.alerts.len(), "alert", "alerts"),
         m.trend.throughput_slope,
         m.trend.round_duration_slope
     );
-    for a in &m.anomalies {
-        let _ = writeln!(s, "  {:<8} {}", a.severity.as_str(), a.description);
+    for g in crate::monitor::group_anomalies(&m.anomalies, crate::monitor::SHOWN_PER_GROUP) {
+        let span = if g.count == 1 {
+            format!("height {}", g.last.round)
+        } else {
+            format!("heights {} to {}", g.first[0].round, g.last.round)
+        };
+        let _ = writeln!(
+            s,
+            "  {:<8} {} × {}, {span}",
+            g.severity.as_str(),
+            g.kind,
+            g.count
+        );
+        for a in &g.first {
+            let _ = writeln!(s, "           {}", a.description);
+        }
+        if g.more() > 0 {
+            let _ = writeln!(s, "           … and {} more (all in --json)", g.more());
+        }
     }
     for f in &m.alerts {
         let _ = writeln!(

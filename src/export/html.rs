@@ -208,16 +208,39 @@ fn monitor_findings(r: &RunReport) -> String {
         return out;
     }
     out.push_str("<table class=\"summary\">\n<tr><th>at (s)</th><th>height</th><th>what</th><th>severity</th><th>description</th></tr>\n");
-    for a in &m.anomalies {
+    for g in crate::monitor::group_anomalies(&m.anomalies, crate::monitor::SHOWN_PER_GROUP) {
+        let span = if g.count == 1 {
+            format!("height {}", g.last.round)
+        } else {
+            format!("heights {} to {}", g.first[0].round, g.last.round)
+        };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            svg::format_number(a.at.as_secs_f64()),
-            a.round,
-            escape(a.kind.as_str()),
-            escape(a.severity.as_str()),
-            escape(&a.description)
+            "<tr class=\"group\"><th colspan=\"5\">{} &times; {} ({}), {span}</th></tr>",
+            escape(g.kind.as_str()),
+            g.count,
+            escape(g.severity.as_str()),
         );
+        for a in &g.first {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                svg::format_number(a.at.as_secs_f64()),
+                a.round,
+                escape(a.kind.as_str()),
+                escape(a.severity.as_str()),
+                escape(&a.description)
+            );
+        }
+        if g.more() > 0 {
+            let _ = writeln!(
+                out,
+                "<tr><td colspan=\"5\" class=\"more\">&hellip; and {} more, the last at height {} ({} s); the JSON report lists them all</td></tr>",
+                g.more(),
+                g.last.round,
+                svg::format_number(g.last.at.as_secs_f64()),
+            );
+        }
     }
     for f in &m.alerts {
         let _ = writeln!(
@@ -330,6 +353,8 @@ table{border-collapse:collapse;background:#fff;font-size:14px;margin:0 0 8px}
 th,td{padding:5px 10px;border-bottom:1px solid #e6e6e6;text-align:left;vertical-align:top}
 thead th{background:#eeeeea;border-bottom:2px solid #cfcfcf}
 table.summary th{width:190px;color:#333;font-weight:600}
+table.summary tr.group th{width:auto;background:#eeeeea}
+td.more{color:#4d4d4d;font-style:italic}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .points{overflow-x:auto}
 .ok{color:#006b4f;font-weight:600}

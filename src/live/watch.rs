@@ -15,7 +15,7 @@ use super::rpc::{Block, RpcClient, Status, Validator};
 use super::ws::{NewBlockSubscription, Signal};
 use crate::export::prometheus::STEPS;
 use crate::metrics::{ConsensusMetrics, LatencyHistogram, ResourceUsage};
-use crate::monitor::{Alert, Anomaly, PerformanceMonitor, PerformanceTrend};
+use crate::monitor::{Alert, Anomaly, PerformanceMonitor, PerformanceTrend, SampleUnit};
 use crate::optimize::{Observations, OptimizationEngine, OptimizationSuggestion, ParameterValue};
 use crate::params::{OptimizationParameters, PerformanceTargets};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -243,7 +243,9 @@ impl Watcher {
             }
             None => None,
         };
-        let mut monitor = PerformanceMonitor::new().with_window_size(1000);
+        let mut monitor = PerformanceMonitor::new()
+            .with_window_size(1000)
+            .with_sample_unit(SampleUnit::Height);
         monitor.set_alert_window(config.alert_window);
         // Thresholds come from checked flags; a refusal would leave that alert unset.
         let _ = monitor

@@ -1,6 +1,7 @@
 //! Alerts: thresholds an operator sets on the latest samples; they fire while crossed and
 //! clear when no longer.
 
+use super::SampleUnit;
 use super::anomaly::AnomalySeverity;
 use crate::metrics::ConsensusMetrics;
 use serde::{Deserialize, Serialize};
@@ -97,7 +98,13 @@ impl AlertMetric {
     }
 
     /// The alert for `value` against `threshold`, if crossed.
-    pub(crate) fn check(self, value: f64, threshold: f64, samples: usize) -> Option<Alert> {
+    pub(crate) fn check(
+        self,
+        value: f64,
+        threshold: f64,
+        samples: usize,
+        sample: SampleUnit,
+    ) -> Option<Alert> {
         let (crossed, ratio, relation) = if self == AlertMetric::Throughput {
             (value < threshold, threshold / value, "below")
         } else {
@@ -116,7 +123,16 @@ impl AlertMetric {
             AlertMetric::Latency => ("p99 transaction latency", "s"),
             AlertMetric::Cpu => ("CPU", "%"),
             AlertMetric::Memory => ("memory", "MB"),
-            AlertMetric::RoundDuration => ("round duration", "s"),
+            AlertMetric::RoundDuration => match sample {
+                SampleUnit::Round => ("round duration", "s"),
+                SampleUnit::Height => ("height time", "s"),
+            },
+        };
+        let (one, many) = (sample.singular(), sample.plural());
+        let basis = if samples == 1 {
+            format!("the last {one}")
+        } else {
+            format!("mean of the last {samples} {many}")
         };
         Some(Alert {
             name: self.name().to_string(),
@@ -125,7 +141,7 @@ impl AlertMetric {
             severity,
             message: format!(
                 "{severity}: {name} {value:.2} {unit} is {relation} the {threshold:.2} {unit} \
-                 alert threshold (mean of the last {samples} rounds)"
+                 alert threshold ({basis})"
             ),
             newly_fired: false,
         })

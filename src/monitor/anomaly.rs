@@ -5,8 +5,8 @@
 //! and a simulation's seconds; they wait for `min_samples` earlier samples before judging.
 //! Absolute rules (CPU, a throughput target) judge from the first sample.
 
-use super::MetricSample;
 use super::trend::{least_squares_slope, sample_times};
+use super::{MetricSample, SampleUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fmt;
@@ -141,6 +141,60 @@ pub struct Anomaly {
     pub at: Duration,
 }
 
+/// Anomalies shown per kind and severity in the text and HTML reports (JSON keeps them all).
+pub const SHOWN_PER_GROUP: usize = 3;
+
+/// The anomalies of one kind and severity: how many there were, and the first few of them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnomalyGroup<'a> {
+    /// Their kind.
+    pub kind: AnomalyKind,
+    /// Their severity.
+    pub severity: AnomalySeverity,
+    /// How many there were.
+    pub count: usize,
+    /// The first few, in the order found.
+    pub first: Vec<&'a Anomaly>,
+    /// The last one found.
+    pub last: &'a Anomaly,
+}
+
+impl AnomalyGroup<'_> {
+    /// How many are not among `first`.
+    pub fn more(&self) -> usize {
+        self.count - self.first.len()
+    }
+}
+
+/// Groups `anomalies` by kind and severity, worst severity first and then in kind order
+/// (round duration, throughput, CPU, memory, network), keeping the first `shown` of each.
+pub fn group_anomalies(anomalies: &[Anomaly], shown: usize) -> Vec<AnomalyGroup<'_>> {
+    let mut groups: Vec<AnomalyGroup<'_>> = Vec::new();
+    for anomaly in anomalies {
+        match groups
+            .iter_mut()
+            .find(|g| g.kind == anomaly.kind && g.severity == anomaly.severity)
+        {
+            Some(group) => {
+                group.count += 1;
+                if group.first.len() < shown {
+                    group.first.push(anomaly);
+                }
+                group.last = anomaly;
+            }
+            None => groups.push(AnomalyGroup {
+                kind: anomaly.kind,
+                severity: anomaly.severity,
+                count: 1,
+                first: if shown > 0 { vec![anomaly] } else { Vec::new() },
+                last: anomaly,
+            }),
+        }
+    }
+    groups.sort_by_key(|g| (std::cmp::Reverse(g.severity), g.kind));
+    groups
+}
+
 /// The thresholds anomaly detection uses; the defaults are relative to the run's own history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -233,6 +287,7 @@ pub(crate) fn judge(
     history: &VecDeque<MetricSample>,
     index: usize,
     thresholds: &AnomalyThresholds,
+    unit: SampleUnit,
 ) -> Vec<Anomaly> {
     let Some(sample) = history.get(index) else {
         return Vec::new();
@@ -244,6 +299,7 @@ pub(crate) fn judge(
         baseline: &baseline,
         relative: baseline.len() >= thresholds.min_samples,
         thresholds,
+        unit,
     };
     let recent_start = (index + 1).saturating_sub(thresholds.memory_samples);
     let recent: Vec<&MetricSample> = history.range(recent_start..=index).collect();
@@ -266,9 +322,25 @@ struct Judged<'a> {
     /// Enough baseline for the relative rules.
     relative: bool,
     thresholds: &'a AnomalyThresholds,
+    /// What a sample is, for the descriptions.
+    unit: SampleUnit,
 }
 
 impl Judged<'_> {
+    /// "height 12" or "round 12": the judged sample.
+    fn this(&self) -> String {
+        format!("{} {}", self.unit.singular(), self.sample.round)
+    }
+
+    /// "the last 20 heights": the baseline.
+    fn last(&self, n: usize) -> String {
+        if n == 1 {
+            format!("the last {}", self.unit.singular())
+        } else {
+            format!("the last {n} {}", self.unit.plural())
+        }
+    }
+
     fn anomaly(
         &self,
         kind: AnomalyKind,
@@ -307,10 +379,10 @@ impl Judged<'_> {
         let ratio = value / threshold;
         let basis = if relative >= threshold {
             format!(
-                "{}× the median {} of the last {} rounds",
+                "{}× the median {} of {}",
                 t.round_duration_factor,
                 seconds(median),
-                self.baseline.len()
+                self.last(self.baseline.len())
             )
         } else {
             "the configured floor".to_string()
@@ -321,9 +393,9 @@ impl Judged<'_> {
             value,
             threshold,
             format!(
-                "round {} took {}, {ratio:.1}× the {} threshold ({basis}): check for a silent \
+                "{} took {}, {ratio:.1}× the {} threshold ({basis}): check for a silent \
                  or slow proposer, a network partition, or timeouts set too high",
-                self.sample.round,
+                self.this(),
                 seconds(value),
                 seconds(threshold),
             ),
@@ -347,9 +419,9 @@ impl Judged<'_> {
         let ratio = threshold / value; // infinite for zero throughput: Critical
         let basis = match relative {
             Some(r) if r >= threshold => format!(
-                "{}× the median {median:.1} tx/s of the last {} rounds",
+                "{}× the median {median:.1} tx/s of {}",
                 t.throughput_fraction,
-                self.baseline.len()
+                self.last(self.baseline.len())
             ),
             _ => "the target".to_string(),
         };
@@ -359,10 +431,10 @@ impl Judged<'_> {
             value,
             threshold,
             format!(
-                "round {} processed {value:.1} tx/s, below the {threshold:.1} tx/s threshold \
+                "{} processed {value:.1} tx/s, below the {threshold:.1} tx/s threshold \
                  ({basis}): check for a stalled mempool, empty blocks from a slow proposer, \
                  the block size limit, or lost peers",
-                self.sample.round
+                self.this()
             ),
         ))
     }
@@ -379,10 +451,10 @@ impl Judged<'_> {
             value,
             limit,
             format!(
-                "round {} used {value:.1} % CPU, above the {limit:.1} % limit: check signature \
+                "{} used {value:.1} % CPU, above the {limit:.1} % limit: check signature \
                  verification cost, enable parallel verification or raise the batch size, or \
                  add cores",
-                self.sample.round
+                self.this()
             ),
         ))
     }
@@ -417,10 +489,10 @@ impl Judged<'_> {
             growth,
             min_growth,
             format!(
-                "memory rose from {first:.0} MB to {last:.0} MB over the last {} rounds \
+                "memory rose from {first:.0} MB to {last:.0} MB over {} \
                  ({rate}{rising} of {steps} steps up or flat), more than the {min_growth:.0} MB \
                  allowed: look for an unbounded mempool, block cache or evidence pool",
-                recent.len()
+                self.last(recent.len())
             ),
         ))
     }
@@ -435,16 +507,16 @@ impl Judged<'_> {
         if median <= 0.0 {
             return None;
         }
-        let round = self.sample.round;
-        let n = self.baseline.len();
+        let this = self.this();
+        let last = self.last(self.baseline.len());
         let (threshold, ratio, description) = if value > median * factor {
             let ratio = value / median;
             (
                 median * factor,
                 ratio,
                 format!(
-                    "round {round} moved {value:.0} bytes, {ratio:.1}× the median {median:.0} \
-                     bytes of the last {n} rounds: check for gossip storms, retransmissions \
+                    "{this} moved {value:.0} bytes, {ratio:.1}× the median {median:.0} \
+                     bytes of {last}: check for gossip storms, retransmissions \
                      after a partition, or a flooding peer"
                 ),
             )
@@ -459,9 +531,10 @@ impl Judged<'_> {
                 median / factor,
                 ratio,
                 format!(
-                    "round {round} moved {what} the median {median:.0} bytes of the last {n} \
-                     rounds while rounds still complete: check peer connectivity, firewall \
-                     rules and the persistent peers list"
+                    "{this} moved {what} the median {median:.0} bytes of {last} while \
+                     {} still complete: check peer connectivity, firewall \
+                     rules and the persistent peers list",
+                    self.unit.plural()
                 ),
             )
         } else {

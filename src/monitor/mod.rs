@@ -12,7 +12,10 @@ pub mod trend;
 
 pub use crate::metrics::clock::{Clock, VirtualClock, WallClock};
 pub use alert::{Alert, AlertConfig};
-pub use anomaly::{Anomaly, AnomalyKind, AnomalySeverity, AnomalyThresholds};
+pub use anomaly::{
+    Anomaly, AnomalyGroup, AnomalyKind, AnomalySeverity, AnomalyThresholds, SHOWN_PER_GROUP,
+    group_anomalies,
+};
 pub use trend::PerformanceTrend;
 
 use crate::metrics::{ConsensusMetrics, LatencyHistogram, ResourceUsage};
@@ -76,6 +79,38 @@ pub enum MonitorError {
     },
 }
 
+/// What one sample of the monitor is: the word anomaly descriptions and alert messages use.
+///
+/// The seed's API times rounds (`start_round`/`end_round`), so a monitor speaks of rounds by
+/// default; the simulator and `ccperf watch` feed one sample per committed height and say so.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleUnit {
+    /// A consensus round (the default).
+    #[default]
+    Round,
+    /// A committed height.
+    Height,
+}
+
+impl SampleUnit {
+    /// The word for one sample: `round` or `height`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            SampleUnit::Round => "round",
+            SampleUnit::Height => "height",
+        }
+    }
+
+    /// The word for several: `rounds` or `heights`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            SampleUnit::Round => "rounds",
+            SampleUnit::Height => "heights",
+        }
+    }
+}
+
 /// One entry of the history: the metrics of a round, stamped with the monitor's clock.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricSample {
@@ -95,6 +130,7 @@ pub struct MetricSample {
 pub struct PerformanceMonitor {
     clock: Box<dyn Clock>,
     window_size: usize,
+    unit: SampleUnit,
     history: VecDeque<MetricSample>,
     /// The round in progress and when it started.
     open_round: Option<(u64, Duration)>,
@@ -126,6 +162,7 @@ impl PerformanceMonitor {
         PerformanceMonitor {
             clock: Box::new(clock),
             window_size: DEFAULT_WINDOW_SIZE,
+            unit: SampleUnit::Round,
             history: VecDeque::new(),
             open_round: None,
             round_operations: BTreeMap::new(),
@@ -157,6 +194,18 @@ impl PerformanceMonitor {
             }
         }
         self
+    }
+
+    /// Names each sample a `unit` in anomaly descriptions and alert messages ("height 12
+    /// took 5.40 s … the median of the last 20 heights"); the default is [`SampleUnit::Round`].
+    pub fn with_sample_unit(mut self, unit: SampleUnit) -> Self {
+        self.unit = unit;
+        self
+    }
+
+    /// What one sample is.
+    pub fn sample_unit(&self) -> SampleUnit {
+        self.unit
     }
 
     // ---- timing rounds and operations -------------------------------------------------
@@ -291,7 +340,7 @@ impl PerformanceMonitor {
         }
         self.history.push_back(MetricSample { at, round, metrics });
         let latest = self.history.len() - 1;
-        let anomalies = anomaly::judge(&self.history, latest, &self.thresholds);
+        let anomalies = anomaly::judge(&self.history, latest, &self.thresholds, self.unit);
         let leaking = anomalies.iter().any(|a| a.kind == AnomalyKind::MemoryLeak);
         for anomaly in anomalies {
             if anomaly.kind == AnomalyKind::MemoryLeak && self.leak_active {
@@ -385,7 +434,7 @@ impl PerformanceMonitor {
     pub fn detect_anomalies(&self) -> Vec<Anomaly> {
         match self.history.len() {
             0 => Vec::new(),
-            n => anomaly::judge(&self.history, n - 1, &self.thresholds),
+            n => anomaly::judge(&self.history, n - 1, &self.thresholds, self.unit),
         }
     }
 
@@ -486,7 +535,7 @@ impl PerformanceMonitor {
                     .map(|s| metric.value(&s.metrics))
                     .sum::<f64>()
                     / recent.len() as f64;
-                if let Some(mut alert) = metric.check(value, threshold, recent.len()) {
+                if let Some(mut alert) = metric.check(value, threshold, recent.len(), self.unit) {
                     alert.newly_fired = !self.active_alerts.contains(&metric);
                     firing.insert(metric);
                     alerts.push(alert);

@@ -10,7 +10,7 @@ use crate::consensus::{Height, Round, Step, ValidatorIndex, ValueId, Vote, VoteT
 use crate::metrics::{
     ConsensusMetrics, LatencyPercentiles, ResourceUsage, ThroughputTracker, VirtualClock,
 };
-use crate::monitor::{Alert, MonitorError, PerformanceMonitor};
+use crate::monitor::{Alert, MonitorError, PerformanceMonitor, SampleUnit};
 use crate::params::PerformanceTargets;
 use crate::report::{FiredAlert, HeightRecord, MonitorReport};
 use std::time::Duration;
@@ -272,7 +272,8 @@ impl Observer {
         targets: Option<&PerformanceTargets>,
     ) -> Result<Self, MonitorError> {
         let clock = VirtualClock::new();
-        let mut monitor = PerformanceMonitor::with_clock(clock.clone());
+        let mut monitor =
+            PerformanceMonitor::with_clock(clock.clone()).with_sample_unit(SampleUnit::Height);
         monitor.set_alert_window(ALERT_WINDOW);
         if let Some(targets) = targets {
             let thresholds = [
