@@ -228,6 +228,9 @@ enum Envelope {
         index: u16,
         conn: u32,
     },
+    /// A `delay` validator's proposal, delivered to itself when the delay is over: block
+    /// gossip starts from there.
+    Held(Message),
 }
 
 /// Messages in flight, stored once and referred to by index from delivery events.
@@ -594,6 +597,9 @@ impl Simulation {
                         Envelope::Votes { conn, .. } => {
                             format!("\"votes\",\"conn\":{conn},\"votes\":{votes_json}")
                         }
+                        Envelope::Held(m) => {
+                            format!("\"release\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                        }
                     };
                     format!("{{\"t_ns\":{},\"event\":{what},\"to\":{to}}}", t.as_nanos())
                 });
@@ -601,6 +607,10 @@ impl Simulation {
                     Envelope::Consensus(message) => {
                         self.trace.mix(message_word(&message));
                         self.deliver(to, message, t);
+                    }
+                    Envelope::Held(message) => {
+                        self.trace.mix(message_word(&message) ^ 0x5);
+                        self.spread(to, message, t, |_| true);
                     }
                     Envelope::Gossip { message, spread } => {
                         self.trace.mix(message_word(&message));
@@ -956,6 +966,8 @@ impl Simulation {
             Envelope::Relay { .. } | Envelope::Part { .. } | Envelope::Votes { .. } => {
                 self.p2p_envelope_size(envelope)
             }
+            // Never on the wire.
+            Envelope::Held(_) => 0,
         }
     }
 
@@ -1002,7 +1014,13 @@ impl Simulation {
             }
             Some(ByzantineBehavior::Delay) => {
                 let late = t.plus_nanos(self.byzantine_delay);
-                self.send_to(v, message, late, |_| true);
+                if self.gossips(&message) {
+                    // Its block spreads by block gossip like any other, from `late` on.
+                    let id = self.arena.alloc(Envelope::Held(message), 1);
+                    self.queue.push(late, Event::Deliver { to: v, msg: id });
+                } else {
+                    self.send_to(v, message, late, |_| true);
+                }
             }
             Some(ByzantineBehavior::Equivocate) if self.p2p.is_some() => {
                 self.p2p_equivocate(v, message, t)

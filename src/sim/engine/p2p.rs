@@ -582,7 +582,7 @@ impl Simulation {
             certificate @ Envelope::Certificate { .. } => {
                 self.deliver_certificate(to, certificate, t);
             }
-            Envelope::Consensus(_) | Envelope::Gossip { .. } => {}
+            Envelope::Consensus(_) | Envelope::Gossip { .. } | Envelope::Held(_) => {}
         }
     }
 
