@@ -221,10 +221,11 @@ fn a_transaction_reaches_a_proposer_three_hops_away_before_it_can_be_included() 
         "{}",
         far.transactions_committed
     );
-    // Each hop of the mempool reactor: 50 ms of latency and half a 100 ms flush interval, so a
-    // transaction is in validator 2's mempool 300 ms after submission, never sooner.
+    // Each hop of the mempool reactor: the wait for that connection's next flush (it fires
+    // every 100 ms), then 50 ms of latency. Three hops are at least 150 ms, so no transaction
+    // is in validator 2's mempool, let alone committed, within 128 ms of submission.
     assert_eq!(
-        committed_within(&far, 0.256),
+        committed_within(&far, 0.128),
         0,
         "{:?}",
         far.latency_distribution
@@ -232,7 +233,7 @@ fn a_transaction_reaches_a_proposer_three_hops_away_before_it_can_be_included() 
     // Submitted to the proposer itself, transactions make it into the next block at once.
     let near = run(&entry_far_from_proposer(2), 1);
     assert!(
-        committed_within(&near, 0.256) > 0,
+        committed_within(&near, 0.128) > 0,
         "{:?}",
         near.latency_distribution
     );

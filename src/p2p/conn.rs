@@ -45,6 +45,16 @@ impl Link {
         }
     }
 
+    /// When the send limiter lets the next byte of consensus traffic out.
+    pub fn send_free(&self) -> SimTime {
+        self.send_free
+    }
+
+    /// Phase of the flush timer: it fires at `flush_phase + k · flush_throttle_timeout`.
+    pub fn flush_phase(&self) -> u64 {
+        self.flush_phase
+    }
+
     /// Write `bytes` at `now`; `latency_ns` is this transmission's one-way latency. Returns
     /// when the receiver has read the whole message.
     pub fn transmit(

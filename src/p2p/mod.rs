@@ -19,18 +19,23 @@
 //!   plus half a flush interval after the change), not one event per message: the event count
 //!   stays one per delivered vote, proposal or part, plus at most one wake-up per node per
 //!   gossip sleep while it has something to send.
-//! - **The mempool reactor** (mempool/reactor.go): clients submit to `load.entry_nodes`; a
-//!   transaction reaches a node after the fewest-delay path through the peer graph, each hop a
-//!   link latency, half a flush interval and a CheckTx; a proposer reaps only what has reached
-//!   its own mempool; every node rechecks what is left after each block.
+//! - **The mempool reactor** (`mempool`; mempool/reactor.go, clist_mempool.go): clients submit
+//!   to `load.entry_nodes`, which run CheckTx on each transaction; every node sends each
+//!   transaction it admitted to every peer that did not send it, as its own `Txs` message on
+//!   the connection (bytes and send rate shared with consensus traffic, which has priority),
+//!   batched per flush into one delivery; a copy the receiver already holds costs its bytes and
+//!   a cache lookup, a new one CheckTx; a proposer reaps only what its own mempool admitted;
+//!   every node rechecks what is left in its mempool after each block.
 //!
 //! What it leaves out: the vote-set bits and Maj23 queries (which matter only under a signature
 //! flood), vote extensions, the block-part Merkle proofs' bytes, PEX churn (the graph is fixed
 //! for the run), the per-peer phases of the gossip routines (a node's routines wake together),
-//! the bandwidth that transaction gossip takes from consensus traffic (counted in bytes, not in
-//! time), and blocksync (a node further behind than the kept decisions does not catch up).
+//! the mempool reactor's wait for a peer more than one height behind, per-node mempool limits
+//! (the entry nodes' `mempool.size` bounds the network), and blocksync (a node further behind
+//! than the kept decisions does not catch up).
 
 pub mod conn;
+pub mod mempool;
 pub mod peers;
 
 use crate::consensus::{Height, Proposal, Round, Step, ValueId, Vote, VoteType};

@@ -136,6 +136,22 @@ impl Mempool {
         removed
     }
 
+    /// Offered transactions per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// Sequence number of the oldest transaction not yet committed.
+    pub fn front_seq(&self) -> u64 {
+        self.front_seq
+    }
+
+    /// Transactions accepted so far (committed or pending): the next one gets this sequence
+    /// number.
+    pub fn accepted(&self) -> u64 {
+        self.front_seq + self.pending.len() as u64
+    }
+
     /// Transactions waiting.
     pub fn len(&self) -> usize {
         self.pending.len()

@@ -8,6 +8,7 @@
 
 mod byzantine;
 mod catchup;
+mod mempool;
 mod p2p;
 mod spread;
 
@@ -35,6 +36,7 @@ use crate::sim::time::saturating_nanos;
 use crate::workload::{BlockContent, Costs, Mempool, Work};
 use catchup::Decisions;
 use hdrhistogram::Histogram;
+use mempool::MempoolGossip;
 use p2p::P2pState;
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, VecDeque};
@@ -70,6 +72,8 @@ pub struct Simulation {
     validator_count: usize,
     /// CometBFT's gossip layer, when `network.gossip` is `cometbft`.
     p2p: Option<Box<P2pState>>,
+    /// The mempool reactor's traffic over the gossip layer's connections.
+    txg: Option<Box<MempoolGossip>>,
     /// The first correct validator: per-height records, resources, the monitor.
     observer: Observer,
     byzantine: Vec<ValidatorIndex>,
@@ -231,6 +235,17 @@ enum Envelope {
     /// A `delay` validator's proposal, delivered to itself when the delay is over: block
     /// gossip starts from there.
     Held(Message),
+    /// The transactions one flush of connection `conn` carried (the mempool reactor's batch
+    /// `batch`).
+    Txs {
+        conn: u32,
+        batch: u32,
+    },
+    /// Entry node `entry` (an index into the entry nodes) admits the client transactions that
+    /// arrived since its last admission.
+    TxAdmit {
+        entry: u32,
+    },
 }
 
 /// Messages in flight, stored once and referred to by index from delivery events.
@@ -401,6 +416,9 @@ impl Simulation {
         let costs = Costs::new(&model, params.batch_size, params.parallel_verification);
         let p2p =
             cometbft.then(|| Box::new(P2pState::new(scenario, n, validator_count, &net, seed)));
+        let txg = p2p
+            .as_ref()
+            .map(|p2p| Box::new(MempoolGossip::new(p2p, scenario.load.tx_size)));
         let mempool_capacity = match &p2p {
             // Each entry node's mempool holds `mempool.size` (and `max_txs_bytes`).
             Some(p2p) => {
@@ -437,6 +455,7 @@ impl Simulation {
             nodes,
             validator_count,
             p2p,
+            txg,
             observer,
             byzantine,
             behavior,
@@ -553,6 +572,7 @@ impl Simulation {
                 self.feed(v, Input::StartHeight(1), SimTime::ZERO);
             }
         }
+        self.txg_start();
     }
 
     /// Process the next event; false when the run is over.
@@ -578,6 +598,12 @@ impl Simulation {
                     }
                     _ => String::new(),
                 };
+                let batch_txs = match envelope {
+                    Envelope::Txs { batch, .. } => {
+                        self.txg.as_ref().map_or(0, |g| g.state.batch(batch).txs)
+                    }
+                    _ => 0,
+                };
                 self.log(|| {
                     let what = match envelope {
                         Envelope::Consensus(m) | Envelope::Gossip { message: m, .. } => {
@@ -600,6 +626,10 @@ impl Simulation {
                         Envelope::Held(m) => {
                             format!("\"release\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
                         }
+                        Envelope::Txs { conn, .. } => {
+                            format!("\"txs\",\"conn\":{conn},\"txs\":{batch_txs}")
+                        }
+                        Envelope::TxAdmit { entry } => format!("\"admit\",\"entry\":{entry}"),
                     };
                     format!("{{\"t_ns\":{},\"event\":{what},\"to\":{to}}}", t.as_nanos())
                 });
@@ -641,6 +671,14 @@ impl Simulation {
                     votes @ Envelope::Votes { conn, .. } => {
                         self.trace.mix(u64::from(conn) << 20 ^ 0xb);
                         self.p2p_deliver(to, votes, t);
+                    }
+                    Envelope::Txs { conn, batch } => {
+                        self.trace.mix(u64::from(conn) << 20 ^ 0xd);
+                        self.txg_deliver(to, conn, batch, t);
+                    }
+                    Envelope::TxAdmit { entry } => {
+                        self.trace.mix(u64::from(entry) << 20 ^ 0xe);
+                        self.txg_admit(to, entry, t);
                     }
                     part @ Envelope::Part { value, index, conn } => {
                         self.trace
@@ -856,17 +894,17 @@ impl Simulation {
             Output::GetValue { height, round } => {
                 let content = match &self.p2p {
                     None => self.mempool.build_block(t, self.params.block_size_limit),
-                    Some(p2p) => {
+                    Some(_) => {
                         // The block carries the LastCommit: one CommitSig per validator.
                         let last_commit = match height {
                             1 => 0,
                             _ => self.validator_count as u32 * crate::p2p::COMMIT_SIG_BYTES,
                         };
                         let limit = self.params.block_size_limit.saturating_sub(last_commit);
-                        let mut content =
-                            self.mempool.build_block_visible(t, limit, |seq, arrival| {
-                                p2p.tx_reached(seq, arrival, v, t)
-                            });
+                        let txg = self.txg.as_ref();
+                        let mut content = self.mempool.build_block_visible(t, limit, |seq, _| {
+                            txg.is_some_and(|g| g.reached(seq, v, t))
+                        });
                         content.bytes = content.bytes.saturating_add(last_commit);
                         content
                     }
@@ -968,6 +1006,8 @@ impl Simulation {
             }
             // Never on the wire.
             Envelope::Held(_) => 0,
+            Envelope::Txs { batch, .. } => self.txg_batch_bytes(*batch),
+            Envelope::TxAdmit { .. } => 0,
         }
     }
 
@@ -1081,7 +1121,10 @@ impl Simulation {
             // Mempool recheck after the block (`mempool.recheck`, default true): CheckTx again
             // on every transaction left.
             Some(_) => {
-                let left = self.mempool.len() as u64;
+                // What is left in this node's mempool once the block's transactions are out.
+                let front = block.map_or(0, |b| b.content.first_tx + u64::from(b.content.txs));
+                let front = front.max(self.mempool.front_seq());
+                let left = self.txg.as_ref().map_or(0, |g| g.held(v, front));
                 let recheck = self.costs.check_tx().elapsed_ns.saturating_mul(left);
                 node.charge(
                     done,
@@ -1170,9 +1213,19 @@ impl Simulation {
         self.mempool.len() as u64
     }
 
-    /// Mean number of transactions in a node's mempool now: the one shared mempool.
+    /// Mean number of transactions in a node's mempool now: with `gossip: cometbft` the mean
+    /// over the nodes (validators and full nodes) of what has reached each and is not yet
+    /// committed; with `direct` the one shared mempool.
     pub fn mean_mempool_size(&self) -> f64 {
-        self.mempool.len() as f64
+        match &self.txg {
+            Some(g) => {
+                let front = self.mempool.front_seq();
+                let n = self.nodes.len().max(1);
+                let sum: u64 = (0..n as u16).map(|v| g.held(v, front)).sum();
+                sum as f64 / n as f64
+            }
+            None => self.mempool.len() as f64,
+        }
     }
 
     /// The heights the observer has committed so far.

@@ -12,22 +12,19 @@ use rand::Rng;
 /// and timing.
 pub(super) struct P2pState {
     pub(super) graph: PeerGraph,
-    params: ConnParams,
+    pub(super) params: ConnParams,
     /// `peer_gossip_sleep_duration`, nanoseconds.
     sleep_ns: u64,
     pub(super) books: Vec<NodeBook>,
     /// Per connection `a → b`: what `a` knows `b` has.
     knowledge: Vec<PeerKnowledge>,
-    links: Vec<Link>,
+    pub(super) links: Vec<Link>,
     /// Per connection `a → b`: how long after `b` changes (a step, a vote) `a` hears of it:
     /// one mean latency plus half a flush interval.
     news_delay: Vec<u64>,
     rng: SimRng,
     /// Nodes clients submit to.
     pub(super) entries: Vec<u16>,
-    /// `tx_delay[e][k]`: how long a transaction submitted to `entries[e]` takes to reach node
-    /// `k`'s mempool.
-    pub(super) tx_delay: Vec<Vec<u64>>,
     scratch: Vec<u16>,
     /// Votes of each batch on its way (`Envelope::Votes`), and the free batches.
     batches: Vec<Vec<Vote>>,
@@ -85,11 +82,6 @@ impl P2pState {
             })
             .collect();
         let entries = entry_nodes(scenario, nodes, validators, &mut peers_rng);
-        let check_tx = saturating_nanos(scenario.costs.model().check_tx);
-        let tx_delay = entries
-            .iter()
-            .map(|&e| mempool_delays(&graph, net, e, flush_ns / 2 + check_tx))
-            .collect();
         P2pState {
             graph,
             params,
@@ -100,19 +92,11 @@ impl P2pState {
             news_delay,
             rng,
             entries,
-            tx_delay,
             scratch: Vec::new(),
             batches: Vec::new(),
             free_batches: Vec::new(),
             sends: Vec::new(),
         }
-    }
-
-    /// Whether a transaction with sequence number `seq` that arrived at `arrival` has reached
-    /// node `k`'s mempool by `t`.
-    pub(super) fn tx_reached(&self, seq: u64, arrival: SimTime, k: u16, t: SimTime) -> bool {
-        let e = (seq % self.entries.len() as u64) as usize;
-        arrival.plus_nanos(self.tx_delay[e][usize::from(k)]) <= t
     }
 }
 
@@ -134,30 +118,6 @@ fn entry_nodes(scenario: &Scenario, nodes: usize, validators: usize, rng: &mut S
             pool
         }
     }
-}
-
-/// Fewest-delay time from `entry` to every node through the peer graph, each hop one mean
-/// latency plus `per_hop` (flush wait and CheckTx): the mempool reactor forwards a transaction
-/// to every peer as soon as CheckTx admits it (mempool/reactor.go `broadcastTxRoutine`).
-fn mempool_delays(graph: &PeerGraph, net: &Network, entry: u16, per_hop: u64) -> Vec<u64> {
-    let n = graph.len();
-    let mut dist = vec![u64::MAX; n];
-    let mut heap = std::collections::BinaryHeap::new();
-    dist[usize::from(entry)] = 0;
-    heap.push(std::cmp::Reverse((0u64, entry)));
-    while let Some(std::cmp::Reverse((d, u))) = heap.pop() {
-        if d > dist[usize::from(u)] {
-            continue;
-        }
-        for &v in graph.peers(u) {
-            let nd = d + net.mean_hop_latency_ns(u, v) + per_hop;
-            if nd < dist[usize::from(v)] {
-                dist[usize::from(v)] = nd;
-                heap.push(std::cmp::Reverse((nd, v)));
-            }
-        }
-    }
-    dist
 }
 
 impl Simulation {
@@ -485,6 +445,7 @@ impl Simulation {
         let latency = self.net.hop_latency_ns(from, to, &mut self.net_rng);
         let p2p = self.p2p.as_mut().expect("gossip layer");
         let at = p2p.links[c as usize].transmit(&p2p.params, sent, size, latency);
+        self.txg_preempt(c, sent, size);
         self.nodes[usize::from(from)].bytes_out += u64::from(size) * attempts;
         let id = self.arena.alloc(envelope, 1);
         self.queue.push(at, Event::Deliver { to, msg: id });
@@ -582,7 +543,11 @@ impl Simulation {
             certificate @ Envelope::Certificate { .. } => {
                 self.deliver_certificate(to, certificate, t);
             }
-            Envelope::Consensus(_) | Envelope::Gossip { .. } | Envelope::Held(_) => {}
+            Envelope::Consensus(_)
+            | Envelope::Gossip { .. }
+            | Envelope::Txs { .. }
+            | Envelope::TxAdmit { .. }
+            | Envelope::Held(_) => {}
         }
     }
 
