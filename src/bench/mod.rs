@@ -16,6 +16,9 @@ pub use benchmark::{
     BenchError, BenchSummary, BenchmarkResult, Bound, ConsensusBenchmark, CriterionOutcome,
     DEFAULT_SEEDS, average_metrics, evaluate_criteria,
 };
-pub use runner::{MAX_JOBS, Runner, check_jobs, progress_bar, simulate, thread_pool};
+pub use runner::{
+    MAX_JOBS, PROGRESS_INTERVAL, PROGRESS_INTERVAL_VAR, Runner, check_jobs, progress_bar,
+    progress_interval, progress_is_live, simulate, thread_pool,
+};
 pub use scenario::{BUILTIN_BENCHMARKS, BenchmarkScenario};
 pub use stats::Interval;

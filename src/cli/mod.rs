@@ -195,7 +195,7 @@ fn run(args: &RunArgs) -> i32 {
             Err(e) => return bad_input(&format!("{}: {e}", path.display())),
         }
     }
-    let report = simulation.run_to_end();
+    let report = run_with_progress(&mut simulation, &scenario.name);
     let event_log_error = simulation.finish_event_log();
     // The files are written whatever happens to stdout: a failed print loses no result.
     let mut code = if args.json {
@@ -230,6 +230,33 @@ fn run(args: &RunArgs) -> i32 {
         }
     }
     code
+}
+
+/// Runs `simulation` to its end; when stderr is not a terminal (a Slurm or Kubernetes log),
+/// writes a plain line every [`crate::bench::progress_interval`] of wall time:
+/// `run baseline: 120.0 of 3600.0 virtual s (3 %), 95 heights, 1234567 events, 5 s elapsed`.
+fn run_with_progress(simulation: &mut crate::sim::Simulation, name: &str) -> RunReport {
+    if crate::bench::progress_is_live() {
+        return simulation.run_to_end();
+    }
+    let interval = crate::bench::progress_interval();
+    let started = std::time::Instant::now();
+    let mut last = started;
+    simulation.run_to_end_with(&mut |sim| {
+        if last.elapsed() < interval {
+            return;
+        }
+        last = std::time::Instant::now();
+        let now = sim.now().as_secs_f64();
+        let end = sim.end_time().as_secs_f64();
+        output::note(&format!(
+            "run {name}: {now:.1} of {end:.1} virtual s ({:.0} %), {} heights, {} events, {:.0} s elapsed",
+            100.0 * now / end.max(f64::MIN_POSITIVE),
+            sim.committed().len(),
+            sim.events(),
+            started.elapsed().as_secs_f64()
+        ));
+    })
 }
 
 fn validate(arg: &str) -> i32 {

@@ -126,7 +126,7 @@ pub fn run_sweep(
     let jobs = options.jobs.map(|jobs| jobs.min(pending.len().max(1)));
     let pool = runner::thread_pool(jobs).map_err(SweepError::Pool)?;
     let bar = runner::progress_bar(slots.len() as u64, options.progress);
-    bar.set_prefix(spec.name.clone());
+    bar.set_prefix(format!("sweep {}", spec.name));
     bar.inc(resumed as u64);
     let path = options.out.as_ref().map(|p| p.display().to_string());
     let seal = |slot: RunSlot, report| record_of(slot, &points[slot.point], report, &sweep, runs);

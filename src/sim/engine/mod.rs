@@ -53,6 +53,9 @@ pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
 /// time (PBTS), so no chain runs faster; without a floor a validator holding a quorum alone
 /// with `block_interval: 0s` would decide endlessly at one instant.
 pub const MIN_HEIGHT_TIME: Duration = Duration::from_millis(1);
+/// [`Simulation::run_to_end_with`] shows its progress callback the run this often, in events
+/// (a few milliseconds of a release build's time).
+pub const PROGRESS_EVENTS: u64 = 1 << 14;
 
 /// Run `scenario` with master seed `seed` to the end and report.
 pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, ConfigError> {
@@ -496,11 +499,22 @@ impl Simulation {
     /// Start, run to the scenario's end and report, keeping the simulation to inspect after
     /// (its [`Self::firing_alerts`], its [`Self::monitor`]).
     pub fn run_to_end(&mut self) -> RunReport {
+        self.run_to_end_with(&mut |_| {})
+    }
+
+    /// [`Self::run_to_end`], showing the simulation to `progress` every `PROGRESS_EVENTS`
+    /// events (`ccperf run`'s progress lines). It gets a shared reference: what it does cannot
+    /// change the run.
+    pub fn run_to_end_with(&mut self, progress: &mut dyn FnMut(&Simulation)) -> RunReport {
         // The report's one non-deterministic field: how long the run took on this machine.
         // The wall clock is read here, around the event loop, never inside it.
         let wall_clock_start = std::time::Instant::now();
         self.start();
-        while self.step() {}
+        while self.step() {
+            if self.events.is_multiple_of(PROGRESS_EVENTS) {
+                progress(self);
+            }
+        }
         let mut report = self.report();
         report.wall_time_s = wall_clock_start.elapsed().as_secs_f64();
         report
@@ -745,6 +759,16 @@ impl Simulation {
     /// Virtual time of the last processed event.
     pub fn now(&self) -> SimTime {
         self.now
+    }
+
+    /// Virtual time the run ends at (the scenario's `duration`).
+    pub fn end_time(&self) -> SimTime {
+        self.end
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
     }
 
     /// Virtual time of the next event, if any is queued (it may lie past the scenario's end,
