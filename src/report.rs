@@ -1,8 +1,10 @@
 //! The report of one run: the contract of `ccperf run --json` (DESIGN.md, "Contract").
 
 use crate::check::Violation;
-use crate::monitor::{Alert, Anomaly, PerformanceTrend};
+use crate::monitor::{Alert, Anomaly, AnomalySeverity, PerformanceTrend};
+use crate::params::PerformanceTargets;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// Everything one simulation run measured. Every field but `wall_time_s` is deterministic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,6 +49,10 @@ pub struct RunReport {
     pub resources: Resources,
     /// Whether the invariants held.
     pub safety: Safety,
+    /// The scenario's `targets` judged on this run (absent when it has none); each one missed
+    /// also raises an alert in `monitor.alerts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<CriterionOutcome>,
     /// Events processed (message deliveries and timer firings).
     pub events: u64,
     /// What the performance monitor saw: anomalies, alerts and the trend.
@@ -67,6 +73,151 @@ pub struct MonitorReport {
     pub alerts: Vec<FiredAlert>,
     /// Least-squares trends over the whole run.
     pub trend: PerformanceTrend,
+}
+
+/// Whether a criterion is a floor or a ceiling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// `actual >= target`.
+    AtLeast,
+    /// `actual <= target`.
+    AtMost,
+}
+
+/// One success criterion (a target of `PerformanceTargets`, or safety) and how a run, or the
+/// mean over a benchmark's seeds, did against it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CriterionOutcome {
+    /// What is measured, with its unit (`throughput_tps`, `latency_p99_s`, …, `safety`).
+    pub name: String,
+    /// Floor or ceiling.
+    pub bound: Bound,
+    /// The target.
+    pub target: f64,
+    /// The measured value (for a benchmark the mean over seeds; for `safety` the fraction of
+    /// seeds where it held).
+    pub actual: f64,
+    /// Whether the target was met.
+    pub met: bool,
+}
+
+/// What each target criterion watches: name, alert name, words for a person, unit.
+const TARGETS: [(&str, &str, &str, &str); 5] = [
+    ("throughput_tps", "throughput", "throughput", "tx/s"),
+    ("latency_p99_s", "latency", "p99 transaction latency", "s"),
+    ("finality_s", "round_duration", "mean height time", "s"),
+    ("cpu_percent", "cpu", "CPU", "%"),
+    ("memory_mb", "memory", "memory", "MB"),
+];
+
+impl CriterionOutcome {
+    /// `actual` judged against `target` as a floor or a ceiling.
+    pub fn new(name: &str, bound: Bound, target: f64, actual: f64) -> Self {
+        let met = match bound {
+            Bound::AtLeast => actual >= target,
+            Bound::AtMost => actual <= target,
+        };
+        CriterionOutcome {
+            name: name.to_string(),
+            bound,
+            target,
+            actual,
+            met,
+        }
+    }
+
+    /// The alert a missed target raises (none when met, or for `safety`, which the report
+    /// judges on its own); `basis` says what was measured ("whole run", "mean over 3 seeds").
+    /// The name is the monitor's threshold name (`throughput`, `latency`, `round_duration`,
+    /// `cpu`, `memory`); severity as for the monitor's alerts, by how far past the target.
+    pub fn alert(&self, basis: &str) -> Option<Alert> {
+        if self.met {
+            return None;
+        }
+        let &(_, name, words, unit) = TARGETS.iter().find(|t| t.0 == self.name)?;
+        let (value, threshold) = (self.actual, self.target);
+        let (severity, relation) = match (name, self.bound) {
+            ("cpu", _) => (AnomalySeverity::from_headroom(value, threshold), "above"),
+            (_, Bound::AtLeast) => (AnomalySeverity::from_ratio(threshold / value), "below"),
+            (_, Bound::AtMost) => (AnomalySeverity::from_ratio(value / threshold), "above"),
+        };
+        Some(Alert {
+            name: name.to_string(),
+            value,
+            threshold,
+            severity,
+            message: format!(
+                "{severity}: {words} {value:.2} {unit} is {relation} the scenario's \
+                 {threshold:.2} {unit} target ({basis})"
+            ),
+            newly_fired: true,
+        })
+    }
+}
+
+impl fmt::Display for CriterionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match self.bound {
+            Bound::AtLeast => ">=",
+            Bound::AtMost => "<=",
+        };
+        let verdict = if self.met { "met" } else { "NOT met" };
+        write!(
+            f,
+            "{} = {:.3} (target {op} {:.3}): {verdict}",
+            self.name, self.actual, self.target
+        )
+    }
+}
+
+/// The five targets of `targets` judged on the mean over `reports` (in report order):
+/// throughput at least `target_throughput`, p99 latency at most `max_latency`, mean height time
+/// at most `target_finality_time`, CPU and memory at most their maxima.
+pub fn target_criteria(
+    targets: &PerformanceTargets,
+    reports: &[RunReport],
+) -> Vec<CriterionOutcome> {
+    let avg = |metric: fn(&RunReport) -> f64| {
+        if reports.is_empty() {
+            0.0
+        } else {
+            reports.iter().map(metric).sum::<f64>() / reports.len() as f64
+        }
+    };
+    let t = targets;
+    vec![
+        CriterionOutcome::new(
+            "throughput_tps",
+            Bound::AtLeast,
+            t.target_throughput,
+            avg(|r| r.throughput_tps),
+        ),
+        CriterionOutcome::new(
+            "latency_p99_s",
+            Bound::AtMost,
+            t.max_latency.as_secs_f64(),
+            avg(|r| r.latency_s.p99),
+        ),
+        CriterionOutcome::new(
+            "finality_s",
+            Bound::AtMost,
+            t.target_finality_time.as_secs_f64(),
+            avg(|r| r.round_duration_s.mean),
+        ),
+        CriterionOutcome::new(
+            "cpu_percent",
+            Bound::AtMost,
+            t.max_cpu_usage,
+            avg(|r| r.resources.cpu_percent),
+        ),
+        CriterionOutcome::new(
+            "memory_mb",
+            Bound::AtMost,
+            t.max_memory_usage as f64,
+            avg(|r| r.resources.memory_mb as f64),
+        ),
+    ]
 }
 
 /// An alert that fired at a height.

@@ -218,3 +218,170 @@ fn a_monitor_names_its_samples_rounds_by_default_and_heights_when_told() {
         "high: height time 6.00 s is above the 2.00 s alert threshold (the last height)"
     );
 }
+
+// ---- targets: judged on the run, an alert per one missed --------------------------------
+
+fn targets() -> consensus_performance::PerformanceTargets {
+    consensus_performance::PerformanceTargets {
+        target_throughput: 95.0,
+        max_latency: Duration::from_secs(5),
+        target_finality_time: Duration::from_secs(2),
+        max_cpu_usage: 80.0,
+        max_memory_usage: 1024,
+    }
+}
+
+#[test]
+fn each_missed_target_raises_one_alert_with_its_numbers() {
+    use consensus_performance::report::target_criteria;
+    // 90 tx/s against 95 (1.06× short: low), p99 20 s against 5 s (4×: critical); height time
+    // 1.5 s, CPU 40 % and 300 MB are within their targets.
+    let report = support::report(0, 90.0, 20.0, true);
+    let criteria = target_criteria(&targets(), std::slice::from_ref(&report));
+    let met: Vec<(&str, bool)> = criteria.iter().map(|c| (c.name.as_str(), c.met)).collect();
+    assert_eq!(
+        met,
+        [
+            ("throughput_tps", false),
+            ("latency_p99_s", false),
+            ("finality_s", true),
+            ("cpu_percent", true),
+            ("memory_mb", true)
+        ]
+    );
+    let alerts: Vec<_> = criteria
+        .iter()
+        .filter_map(|c| c.alert("whole run"))
+        .collect();
+    let summary: Vec<(&str, AnomalySeverity, f64, f64, &str)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a.name.as_str(),
+                a.severity,
+                a.value,
+                a.threshold,
+                a.message.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "throughput",
+                AnomalySeverity::Low,
+                90.0,
+                95.0,
+                "low: throughput 90.00 tx/s is below the scenario's 95.00 tx/s target (whole run)"
+            ),
+            (
+                "latency",
+                AnomalySeverity::Critical,
+                20.0,
+                5.0,
+                "critical: p99 transaction latency 20.00 s is above the scenario's 5.00 s target (whole run)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_run_with_targets_prints_a_targets_line_with_each_verdict() {
+    let mut report = support::report(0, 90.0, 20.0, true);
+    assert!(!render_table(&report, false).contains("targets"));
+    report.targets =
+        consensus_performance::report::target_criteria(&targets(), std::slice::from_ref(&report));
+    let text = render_table(&report, false);
+    assert!(
+        text.contains(
+            "targets       3 of 5 met: throughput_tps 90.0 < 95.0 MISSED, latency_p99_s 20.000 > \
+             5.000 MISSED, finality_s 1.500 <= 2.000 met, cpu_percent 40.0 <= 80.0 met, \
+             memory_mb 300 <= 1024 met\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_simulator_judges_the_scenarios_targets_and_alerts_the_missed_ones() {
+    // A silent validator costs every fourth height timeout_propose: p99 latency is far over the
+    // 1 s target, while 100 tx/s is committed (the 95 tx/s target is met).
+    let scenario = parse_scenario(
+        r#"
+name: silent
+duration: 2m
+validators: { count: 4 }
+network: { gossip: direct, latency: { distribution: constant, mean: 100ms } }
+load: { transaction_rate: 100 }
+byzantine: { count: 1, behavior: silent, validators: [3] }
+targets: { target_throughput: 95.0, max_latency: 1s }
+"#,
+        "test",
+    )
+    .unwrap();
+    let report = sim::run(&scenario, 1).unwrap();
+    let missed: Vec<&str> = report
+        .targets
+        .iter()
+        .filter(|c| !c.met)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(missed, ["latency_p99_s"], "{:?}", report.targets);
+    assert_eq!(report.targets[1].actual, report.latency_s.p99);
+    assert!(report.latency_s.p99 > 4.0, "{}", report.latency_s.p99);
+    let last = report
+        .monitor
+        .alerts
+        .last()
+        .expect("the missed target alerts");
+    assert_eq!(last.alert.name, "latency");
+    assert_eq!(last.alert.severity, AnomalySeverity::Critical);
+    assert_eq!(last.alert.value, report.latency_s.p99);
+    assert_eq!(last.alert.threshold, 1.0);
+    assert_eq!((last.height, last.at_s), (report.heights_committed, 120.0));
+    assert!(last.alert.message.ends_with("target (whole run)"));
+    let text = render_table(&report, false);
+    let line = format!("latency_p99_s {:.3} > 1.000 MISSED", report.latency_s.p99);
+    assert!(text.contains("targets       4 of 5 met: "), "{text}");
+    assert!(text.contains(&line), "{text}");
+    // No targets: nothing judged, no target alert, no targets line.
+    let mut free = scenario.clone();
+    free.targets = None;
+    let report = sim::run(&free, 1).unwrap();
+    assert!(report.targets.is_empty());
+    assert!(report.monitor.alerts.is_empty());
+    assert!(!render_table(&report, false).contains("targets "));
+}
+
+#[test]
+fn a_benchmark_alerts_each_target_its_mean_over_seeds_missed() {
+    use consensus_performance::ConsensusBenchmark;
+    let mut scenario = parse_scenario("duration: 30s\nvalidators: { count: 4 }\n", "test").unwrap();
+    scenario.name = "slow".to_string();
+    scenario.targets = Some(targets());
+    // p99 of 18, 20 and 22 s: a mean of 20 s against 5 s. Throughput 100 tx/s meets 95.
+    let result = ConsensusBenchmark::new()
+        .with_seeds(3)
+        .with_runner(|_, seed| Ok(support::report(seed, 100.0, 18.0 + 2.0 * seed as f64, true)))
+        .run_file_scenario(&scenario)
+        .unwrap();
+    assert!(!result.success_criteria_met);
+    let messages: Vec<&str> = result.alerts.iter().map(|a| a.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "critical: p99 transaction latency 20.00 s is above the scenario's 5.00 s target (mean over 3 seeds)"
+        ]
+    );
+    let table = consensus_performance::cli::bench::render_table(std::slice::from_ref(&result));
+    assert!(
+        table.ends_with(
+            "alert  slow: critical: p99 transaction latency 20.00 s is above the scenario's 5.00 s target (mean over 3 seeds)\n"
+        ),
+        "{table}"
+    );
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(json["alerts"][0]["name"], "latency");
+    assert_eq!(json["alerts"][0]["threshold"], 5.0);
+}

@@ -79,6 +79,7 @@ fn run_report(heights: u64) -> RunReport {
         },
         events: 123_456,
         monitor: Default::default(),
+        targets: Vec::new(),
         wall_time_s: 0.25,
         heights: records,
     }

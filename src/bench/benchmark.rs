@@ -6,8 +6,10 @@ use super::scenario::{BUILTIN_BENCHMARKS, BenchmarkScenario};
 use super::stats::{Interval, mean};
 use crate::config::{self, ConfigError, Scenario};
 use crate::metrics::{ConsensusMetrics, LatencyPercentiles, ResourceUsage};
+use crate::monitor::Alert;
 use crate::params::PerformanceTargets;
-use crate::report::RunReport;
+pub use crate::report::{Bound, CriterionOutcome};
+use crate::report::{RunReport, target_criteria};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -74,36 +76,13 @@ pub struct BenchmarkResult {
     pub success_criteria_met: bool,
     /// Each criterion, judged on the mean over seeds (safety: on every seed).
     pub criteria: Vec<CriterionOutcome>,
+    /// One alert per target the mean over seeds missed (safety is judged, not alerted).
+    pub alerts: Vec<Alert>,
     /// One report per seed, in seed order (not serialised; `ccperf bench --out` writes them).
     #[serde(skip_serializing)]
     pub reports: Vec<RunReport>,
     /// Means and 95 % intervals across seeds.
     pub summary: BenchSummary,
-}
-
-/// Whether a criterion is a floor or a ceiling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Bound {
-    /// `actual >= target`.
-    AtLeast,
-    /// `actual <= target`.
-    AtMost,
-}
-
-/// One success criterion and how the benchmark did against it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CriterionOutcome {
-    /// What is measured, with its unit (`throughput_tps`, `latency_p99_s`, …, `safety`).
-    pub name: String,
-    /// Floor or ceiling.
-    pub bound: Bound,
-    /// The target.
-    pub target: f64,
-    /// The mean over seeds (for `safety`: the fraction of seeds where it held).
-    pub actual: f64,
-    /// Whether the target was met.
-    pub met: bool,
 }
 
 /// Means and 95 % intervals across seeds of the headline metrics.
@@ -268,12 +247,18 @@ impl BenchmarkResult {
     /// Judge `reports` (one per seed) of `scenario` against its targets.
     pub fn from_reports(scenario: &Scenario, reports: Vec<RunReport>, wall: Duration) -> Self {
         let criteria = evaluate_criteria(scenario.targets.as_ref(), &reports);
+        let basis = match reports.len() {
+            1 => "one seed".to_string(),
+            n => format!("mean over {n} seeds"),
+        };
+        let alerts = criteria.iter().filter_map(|c| c.alert(&basis)).collect();
         BenchmarkResult {
             name: scenario.name.clone(),
             execution_time: wall,
             average_metrics: average_metrics(&reports),
             success_criteria_met: criteria.iter().all(|c| c.met),
             criteria,
+            alerts,
             summary: BenchSummary::of(&reports),
             reports,
         }
@@ -282,37 +267,6 @@ impl BenchmarkResult {
     /// The criteria that were not met.
     pub fn failed_criteria(&self) -> impl Iterator<Item = &CriterionOutcome> {
         self.criteria.iter().filter(|c| !c.met)
-    }
-}
-
-impl CriterionOutcome {
-    fn new(name: &str, bound: Bound, target: f64, actual: f64) -> Self {
-        let met = match bound {
-            Bound::AtLeast => actual >= target,
-            Bound::AtMost => actual <= target,
-        };
-        CriterionOutcome {
-            name: name.to_string(),
-            bound,
-            target,
-            actual,
-            met,
-        }
-    }
-}
-
-impl fmt::Display for CriterionOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.bound {
-            Bound::AtLeast => ">=",
-            Bound::AtMost => "<=",
-        };
-        let verdict = if self.met { "met" } else { "NOT met" };
-        write!(
-            f,
-            "{} = {:.3} (target {op} {:.3}): {verdict}",
-            self.name, self.actual, self.target
-        )
     }
 }
 
@@ -343,41 +297,10 @@ pub fn evaluate_criteria(
     reports: &[RunReport],
 ) -> Vec<CriterionOutcome> {
     let avg = |metric: fn(&RunReport) -> f64| mean(&reports.iter().map(metric).collect::<Vec<_>>());
-    let mut criteria = Vec::new();
-    if let Some(t) = targets {
-        criteria.extend([
-            CriterionOutcome::new(
-                "throughput_tps",
-                Bound::AtLeast,
-                t.target_throughput,
-                avg(|r| r.throughput_tps),
-            ),
-            CriterionOutcome::new(
-                "latency_p99_s",
-                Bound::AtMost,
-                t.max_latency.as_secs_f64(),
-                avg(|r| r.latency_s.p99),
-            ),
-            CriterionOutcome::new(
-                "finality_s",
-                Bound::AtMost,
-                t.target_finality_time.as_secs_f64(),
-                avg(|r| r.round_duration_s.mean),
-            ),
-            CriterionOutcome::new(
-                "cpu_percent",
-                Bound::AtMost,
-                t.max_cpu_usage,
-                avg(|r| r.resources.cpu_percent),
-            ),
-            CriterionOutcome::new(
-                "memory_mb",
-                Bound::AtMost,
-                t.max_memory_usage as f64,
-                avg(|r| r.resources.memory_mb as f64),
-            ),
-        ]);
-    }
+    let mut criteria = match targets {
+        Some(t) => target_criteria(t, reports),
+        None => Vec::new(),
+    };
     let held = avg(|r| if r.safety.held() { 1.0 } else { 0.0 });
     criteria.push(CriterionOutcome::new("safety", Bound::AtLeast, 1.0, held));
     criteria

@@ -74,7 +74,8 @@ pub fn bench_with(args: &BenchArgs, benchmark: ConsensusBenchmark) -> i32 {
     code
 }
 
-/// Per scenario: mean ± 95 % interval across seeds (Student's t) of the headline metrics.
+/// Per scenario: mean ± 95 % interval across seeds (Student's t) of the headline metrics, then
+/// an alert line per target a scenario missed (on the mean over its seeds).
 pub fn render_table(results: &[BenchmarkResult]) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -110,6 +111,11 @@ pub fn render_table(results: &[BenchmarkResult]) -> String {
         s,
         "(mean ± half-width of the 95 % interval across seeds, Student's t)"
     );
+    for r in results {
+        for alert in &r.alerts {
+            let _ = writeln!(s, "alert  {}: {}", r.name, alert.message);
+        }
+    }
     s
 }
 

@@ -266,6 +266,26 @@ fn validate(arg: &str) -> i32 {
     }
 }
 
+/// One target for the `targets` line: `latency_p99_s 7.155 > 1.000 MISSED`.
+fn target_word(c: &crate::report::CriterionOutcome) -> String {
+    let places = match c.name.as_str() {
+        "memory_mb" => 0,
+        name if name.ends_with("_s") => 3,
+        _ => 1,
+    };
+    let op = match (c.bound, c.met) {
+        (crate::report::Bound::AtLeast, true) => ">=",
+        (crate::report::Bound::AtLeast, false) => "<",
+        (crate::report::Bound::AtMost, true) => "<=",
+        (crate::report::Bound::AtMost, false) => ">",
+    };
+    let verdict = if c.met { "met" } else { "MISSED" };
+    format!(
+        "{} {:.places$} {op} {:.places$} {verdict}",
+        c.name, c.actual, c.target
+    )
+}
+
 /// "1 alert", "3 alerts".
 fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -335,6 +355,17 @@ pub fn render_table(r: &RunReport, heights: bool) -> String {
     );
     for v in &r.safety.violations {
         let _ = writeln!(s, "  ! {}: {}", v.invariant, v.description);
+    }
+    if !r.targets.is_empty() {
+        let missed = r.targets.iter().filter(|c| !c.met).count();
+        let each: Vec<String> = r.targets.iter().map(target_word).collect();
+        let _ = writeln!(
+            s,
+            "targets       {} of {} met: {}",
+            r.targets.len() - missed,
+            r.targets.len(),
+            each.join(", ")
+        );
     }
     let m = &r.monitor;
     let _ = writeln!(

@@ -54,6 +54,7 @@ pub fn report(seed: u64, throughput: f64, p99: f64, safe: bool) -> RunReport {
         },
         events: 1234,
         monitor: Default::default(),
+        targets: Vec::new(),
         wall_time_s: 0.5 + seed as f64, // never deterministic in real runs
         heights: vec![HeightRecord {
             height: 1,

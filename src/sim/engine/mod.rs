@@ -28,9 +28,10 @@ use crate::consensus::{
 };
 use crate::monitor::{Alert, PerformanceMonitor};
 use crate::net::Network;
-use crate::params::OptimizationParameters;
+use crate::params::{OptimizationParameters, PerformanceTargets};
 use crate::report::{
-    HeightRecord, LatencyBucket, Quantiles, Resources, Rounds, RunReport, Safety, Summary,
+    FiredAlert, HeightRecord, LatencyBucket, Quantiles, Resources, Rounds, RunReport, Safety,
+    Summary, target_criteria,
 };
 use crate::sim::time::saturating_nanos;
 use crate::workload::{BlockContent, Costs, Mempool, Work};
@@ -65,6 +66,8 @@ pub fn run(scenario: &Scenario, seed: u64) -> Result<RunReport, ConfigError> {
 /// One simulation, built from a validated scenario and a seed.
 pub struct Simulation {
     scenario_name: String,
+    /// The scenario's targets, judged on the report.
+    targets: Option<PerformanceTargets>,
     seed: u64,
     end: SimTime,
     params: OptimizationParameters,
@@ -450,6 +453,7 @@ impl Simulation {
         let checker = SafetyChecker::new(validators.clone(), correct.len());
         Ok(Simulation {
             scenario_name: scenario.name.clone(),
+            targets: scenario.targets.clone(),
             seed,
             end: SimTime::from_duration(scenario.duration),
             params,
@@ -1303,7 +1307,7 @@ impl Simulation {
             }
         };
         let cores = self.costs.cores() as f64;
-        RunReport {
+        let mut report = RunReport {
             scenario: self.scenario_name.clone(),
             seed: self.seed,
             trace_hash: self.trace.hex(),
@@ -1345,7 +1349,22 @@ impl Simulation {
             monitor: self.observer.monitor_report(self.end.as_duration()),
             wall_time_s: 0.0,
             heights: records.to_vec(),
+            targets: Vec::new(),
+        };
+        if let Some(targets) = &self.targets {
+            report.targets = target_criteria(targets, std::slice::from_ref(&report));
+            let last_height = report.heights_committed;
+            for criterion in &report.targets {
+                if let Some(alert) = criterion.alert("whole run") {
+                    report.monitor.alerts.push(FiredAlert {
+                        height: last_height,
+                        at_s: report.duration_s,
+                        alert,
+                    });
+                }
+            }
         }
+        report
     }
 }
 
