@@ -326,9 +326,11 @@ impl ConsensusState {
         }
         let counted = match message {
             Message::Proposal(proposal) => self.record_proposal(ctx, proposal),
-            Message::Vote(vote) => {
-                self.votes.add_vote(vote, ctx.validators()) == VoteOutcome::Counted
-            }
+            // A conflicting vote counts toward its value: it may complete a polka.
+            Message::Vote(vote) => matches!(
+                self.votes.add_vote(vote, ctx.validators()),
+                VoteOutcome::Counted | VoteOutcome::Equivocation
+            ),
         };
         if !counted {
             return;
@@ -1541,7 +1543,7 @@ mod tests {
     }
 
     #[test]
-    fn equivocating_votes_are_evidence_and_counted_once() {
+    fn an_equivocators_second_vote_is_evidence_and_counts_toward_its_value() {
         let ctx = make_validators([1, 1, 1, 1]);
         let mut me = ConsensusState::new(0, Config::default());
         run_steps(
@@ -1560,18 +1562,19 @@ mod tests {
                 ),
                 step("3 prevotes W", prevote(1, 0, Some(W), 3), vec![]),
                 step(
-                    "3 also prevotes V: not counted",
+                    "3 also prevotes V: 2 for V, 2 voters in all",
                     prevote(1, 0, Some(V), 3),
                     vec![],
                 ),
                 step(
-                    "V has 2 of 3 needed; L34 on 3 distinct voters",
+                    "L36 on 3 for V (3 counted for W and for V); L34 moot",
                     prevote(1, 0, Some(V), 1),
-                    vec![schedule(TimeoutKind::Prevote, 1, 0)],
+                    vec![send_precommit(1, 0, Some(V), 0)],
                 ),
             ],
         );
-        assert_eq!(me.votes().power_for(0, VoteType::Prevote, Some(V)), 2);
+        assert_eq!(me.votes().power_for(0, VoteType::Prevote, Some(V)), 3);
+        assert_eq!(me.votes().power_for(0, VoteType::Prevote, Some(W)), 1);
         assert_eq!(me.votes().total(0, VoteType::Prevote), 3);
         assert_eq!(
             me.evidence(),
@@ -1580,7 +1583,8 @@ mod tests {
                 second: vote(VoteType::Prevote, 1, 0, Some(V), 3),
             }]
         );
-        assert_eq!(me.step(), Step::Prevote);
+        assert_eq!(me.step(), Step::Precommit);
+        assert_eq!(me.locked(), Some((0, V)));
     }
 
     #[test]

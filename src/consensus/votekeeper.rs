@@ -1,8 +1,16 @@
 //! Vote tallies of one height, per round and vote type, on voting power, with equivocation
 //! evidence.
 //!
-//! Each validator counts at most once per (round, type): its first vote. A second, different
-//! vote is recorded as `Evidence` and not counted; an identical one is a duplicate and ignored.
+//! Each validator counts at most once per (round, type) toward the round's total (L34, L47:
+//! "2f+1 of any kind"): its first vote. A second, different vote is recorded as `Evidence` and
+//! counts toward its own value only, as the paper counts messages per value ("2f+1
+//! ⟨PREVOTE, h, r, id(v)⟩", distinct senders) and as CometBFT counts a conflicting vote toward a
+//! block that a peer claimed two thirds for (VoteSetMaj23, `VoteSet.SetPeerMaj23`): without it,
+//! correct validators locked on a value whose polka included an equivocator's votes could never
+//! see it from the other side. Below a third of Byzantine power this is safe: two values with
+//! two thirds each in one round and type would need a correct validator to have voted both.
+//! Further values of the same signer are ignored (one conflict is proof enough, and it bounds
+//! the count). An identical vote is a duplicate and ignored.
 //! For the round skip (L55) the keeper also sums the power of every distinct sender of any
 //! message in a round.
 //!
@@ -45,7 +53,8 @@ pub enum VoteOutcome {
     Counted,
     /// The same vote was already counted; nothing changed.
     Duplicate,
-    /// A different vote from a validator that already voted: recorded as evidence, not counted.
+    /// The first vote of a validator that already voted for another value: recorded as
+    /// evidence and counted toward its value, not toward the total.
     Equivocation,
     /// Wrong height or unknown validator: ignored.
     Rejected,
@@ -89,6 +98,7 @@ impl VoteKeeper {
             return VoteOutcome::Duplicate;
         }
         round.flags[word].equivocated[kind] |= bit;
+        round.tallies[kind].add_to_value(vote.value, power);
         if self.proven.len() <= index {
             self.proven.resize(index + 1, false);
         }
@@ -277,6 +287,11 @@ impl Tally {
     /// Add `power` for `value`; returns the value's slot.
     fn add(&mut self, value: Option<ValueId>, power: VotingPower) -> u16 {
         self.total += power;
+        self.add_to_value(value, power)
+    }
+
+    /// Count `power` toward `value` only (a signer's conflicting vote); returns its slot.
+    fn add_to_value(&mut self, value: Option<ValueId>, power: VotingPower) -> u16 {
         let slot = match self.by_value.iter().position(|(v, _)| *v == value) {
             Some(slot) => {
                 self.by_value[slot].1 += power;
@@ -287,8 +302,8 @@ impl Tally {
                 self.by_value.len() - 1
             }
         };
-        // A slot is made only by a validator's first vote of the type, and validator indices
-        // are `u16`: at most 65,536 slots.
+        // A slot is made only by a validator's first vote of the type or its first conflicting
+        // one; slots are looked up only for first votes, and validator indices are `u16`.
         slot as u16
     }
 
@@ -429,7 +444,7 @@ mod tests {
     }
 
     #[test]
-    fn conflicting_vote_is_evidence_and_not_counted() {
+    fn conflicting_vote_is_evidence_and_counts_toward_its_value_only() {
         let set = ValidatorSet::equal(4);
         let mut keeper = VoteKeeper::new(1, 4);
         keeper.add_vote(prevote(0, Some(1), 3), &set);
@@ -445,8 +460,11 @@ mod tests {
             keeper.add_vote(prevote(0, Some(2), 3), &set),
             VoteOutcome::Duplicate
         );
+        // The second value counts for itself (a polka for it may include this signer); the
+        // total counts the signer once, and a third value not at all.
         assert_eq!(keeper.power_for(0, VoteType::Prevote, Some(ValueId(1))), 1);
-        assert_eq!(keeper.power_for(0, VoteType::Prevote, Some(ValueId(2))), 0);
+        assert_eq!(keeper.power_for(0, VoteType::Prevote, Some(ValueId(2))), 1);
+        assert_eq!(keeper.power_for(0, VoteType::Prevote, None), 0);
         assert_eq!(keeper.total(0, VoteType::Prevote), 1);
         assert_eq!(keeper.sender_power(0), 1);
         assert_eq!(

@@ -26,9 +26,14 @@
 //!   batched per flush into one delivery; a copy the receiver already holds costs its bytes and
 //!   a cache lookup, a new one CheckTx; a proposer reaps only what its own mempool admitted;
 //!   every node rechecks what is left in its mempool after each block.
+//! - **VoteSetMaj23** (consensus/reactor.go `queryMaj23Routine`): every
+//!   `peer_query_maj23_sleep_duration` (2 s) a node offers each peer at its height the votes for
+//!   the value it holds two thirds for in the peer's round and POL round that the peer holds
+//!   with another value in their slot (an equivocator's), and the peer counts them toward that
+//!   value: the answer (VoteSetBits) is read from the peer's book, not sent.
 //!
-//! What it leaves out: the vote-set bits and Maj23 queries (which matter only under a signature
-//! flood), vote extensions, the block-part Merkle proofs' bytes, PEX churn (the graph is fixed
+//! What it leaves out: VoteSetBits as messages, vote extensions, the block-part Merkle proofs'
+//! bytes, PEX churn (the graph is fixed
 //! for the run), the per-peer phases of the gossip routines (a node's routines wake together),
 //! the mempool reactor's wait for a peer more than one height behind, per-node mempool limits
 //! (the entry nodes' `mempool.size` bounds the network), and blocksync (a node further behind
@@ -193,6 +198,9 @@ pub struct NodeBook {
     /// An equivocating proposer's second proposal of each round, which its data routine shows
     /// the second side instead of the first.
     pub twins: Vec<Proposal>,
+    /// Conflicting votes of this height (a second value from a signer whose slot is taken), at
+    /// most one per slot: what VoteSetMaj23 can pass on to peers.
+    pub conflicts: Vec<Vote>,
 }
 
 impl NodeBook {
@@ -211,6 +219,7 @@ impl NodeBook {
             phase,
             delayed: Vec::new(),
             twins: Vec::new(),
+            conflicts: Vec::new(),
         }
     }
 
@@ -226,6 +235,57 @@ impl NodeBook {
         self.proposals.clear();
         self.blocks.clear();
         self.twins.clear();
+        self.conflicts.clear();
+    }
+
+    /// Keep `vote`, which conflicts with the vote holding its slot, unless the slot already has
+    /// a conflict; true when kept.
+    pub fn store_conflict(&mut self, vote: Vote) -> bool {
+        let same_slot = |c: &Vote| {
+            (c.round, c.vote_type, c.validator) == (vote.round, vote.vote_type, vote.validator)
+        };
+        if vote.height != self.height || self.conflicts.iter().any(same_slot) {
+            return false;
+        }
+        self.conflicts.push(vote);
+        true
+    }
+
+    /// Whether this node holds `vote` (in its slot or as its slot's conflict).
+    pub fn holds(&self, vote: &Vote) -> bool {
+        self.held(vote) == Some(*vote) || self.conflicts.contains(vote)
+    }
+
+    /// The value (nil included) that `round`'s votes of type `kind` held here, conflicts
+    /// included, give at least `quorum` of the power, if any (CometBFT's
+    /// `VoteSet.TwoThirdsMajority`, which counts a conflicting vote toward a block a peer
+    /// claimed two thirds for).
+    pub fn two_thirds(
+        &self,
+        round: Round,
+        kind: usize,
+        powers: &[u64],
+        quorum: u64,
+    ) -> Option<Option<ValueId>> {
+        let held = self.round(round)?;
+        let mut sums: Vec<(Option<ValueId>, u64)> = Vec::new();
+        let conflicts = self
+            .conflicts
+            .iter()
+            .filter(|c| c.round == round && type_index(c.vote_type) == kind);
+        for vote in held.votes[kind].iter().flatten().chain(conflicts) {
+            let power = powers
+                .get(usize::from(vote.validator))
+                .copied()
+                .unwrap_or(0);
+            match sums.iter_mut().find(|(value, _)| *value == vote.value) {
+                Some((_, sum)) => *sum += power,
+                None => sums.push((vote.value, power)),
+            }
+        }
+        sums.into_iter()
+            .find(|&(_, sum)| sum >= quorum)
+            .map(|(value, _)| value)
     }
 
     /// The votes of `round`, created on first use.
@@ -354,6 +414,10 @@ pub struct PeerKnowledge {
     pub has_vote_cursor: usize,
     /// The latest height whose commit was sent for catch-up.
     pub certificate_sent: Height,
+    /// When the sender next queries the peer with VoteSetMaj23.
+    pub maj23_next: SimTime,
+    /// Votes sent on this connection because the peer's VoteSetBits lacked them.
+    pub maj23_sent: Vec<Vote>,
 }
 
 impl PeerKnowledge {
@@ -365,6 +429,7 @@ impl PeerKnowledge {
             self.proposals.clear();
             self.parts.clear();
             self.has_vote_cursor = 0;
+            self.maj23_sent.clear();
         }
     }
 

@@ -38,6 +38,15 @@ pub enum Event {
         /// The waking node.
         node: u16,
     },
+    /// Validator `validator` sends `peer` the commit of the height `peer` is stuck at, if it
+    /// still is (a catch-up deferred until `validator` has been at its decision a gossip
+    /// interval; `network.gossip: direct`).
+    CatchUp {
+        /// The validator ahead.
+        validator: u16,
+        /// The validator behind.
+        peer: u16,
+    },
     /// A timer of validator `validator` fires.
     Timeout {
         /// Whose timer.
@@ -287,7 +296,8 @@ impl EventQueue {
     }
 }
 
-/// Timer events waiting in the ring, by index, so that every event there packs into one word.
+/// Timer (and catch-up) events waiting in the ring, by index, so that every event there packs
+/// into one word.
 #[derive(Debug, Default)]
 struct Timers {
     slots: Vec<Event>,
@@ -308,7 +318,7 @@ impl Timers {
             Event::Deliver { to, msg } => DELIVER << 62 | u64::from(to) << 32 | u64::from(msg),
             Event::Serve { validator } => SERVE << 62 | u64::from(validator),
             Event::Wake { node } => WAKE << 62 | u64::from(node),
-            timer @ Event::Timeout { .. } => {
+            timer @ (Event::Timeout { .. } | Event::CatchUp { .. }) => {
                 let index = match self.free.pop() {
                     Some(i) => {
                         self.slots[i as usize] = timer;

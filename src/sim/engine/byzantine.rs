@@ -58,6 +58,47 @@ impl Simulation {
     }
 }
 
+impl Simulation {
+    /// The paper's gossip (a correct validator passes on what it receives) for the one thing
+    /// direct delivery leaves out: every correct signer's messages reach every validator, but a
+    /// coalition's votes for a split proposal reach each side with that side's value. The first
+    /// correct validator of each side passes the votes for its side's value on to the correct
+    /// validators of the other side, which count them toward that value: a polka that only one
+    /// side saw becomes visible to all, and validators locked on different values can unlock
+    /// (L28-L29) instead of changing rounds forever.
+    pub(super) fn relay_split_vote(&mut self, to: ValidatorIndex, message: Message, t: SimTime) {
+        let Message::Vote(vote) = message else {
+            return;
+        };
+        let equivocator = |v: ValidatorIndex| {
+            self.nodes[usize::from(v)].behavior == Some(ByzantineBehavior::Equivocate)
+        };
+        if self.p2p.is_some()
+            || !equivocator(vote.validator)
+            || usize::from(to) >= self.validator_count
+            || !self.nodes[usize::from(to)].is_correct()
+        {
+            return;
+        }
+        let Some(&(first, second)) = self.splits.get(&(vote.height, vote.round)) else {
+            return;
+        };
+        let side = self.second_side[usize::from(to)];
+        if vote.value != Some(if side { second } else { first }) {
+            return;
+        }
+        let correct = |i: usize| self.nodes[i].is_correct();
+        let relay = (0..self.validator_count).find(|&i| correct(i) && self.second_side[i] == side);
+        if relay != Some(usize::from(to)) {
+            return;
+        }
+        let targets: Vec<bool> = (0..self.nodes.len())
+            .map(|i| i < self.validator_count && correct(i) && self.second_side[i] != side)
+            .collect();
+        self.send_to(to, message, t, |dst| targets[usize::from(dst)]);
+    }
+}
+
 /// Correct validators of at most this many are split exactly (all 2^n subsets).
 const EXACT_SPLIT_MAX: usize = 16;
 

@@ -70,13 +70,29 @@ impl Simulation {
         let still_deciding = peer_state.height() == height && peer_state.step() != Step::Commit;
         // Like CometBFT's gossip routines, which wake every so often, help only a peer that has
         // been stuck a gossip interval: one a few votes behind gets them on its own.
-        let stuck = t >= decided_at.plus_nanos(self.net.gossip_interval_nanos());
+        let stuck_at = decided_at.plus_nanos(self.net.gossip_interval_nanos());
         if self.certificate_sent[slot] >= height
-            || !stuck
             || peer == to
             || !still_deciding
             || self.nodes[usize::from(peer)].is_silent()
         {
+            return;
+        }
+        if t < stuck_at {
+            // Not stuck long enough yet: look again once it has been, as the gossip routine
+            // that wakes later would. The message that showed it behind may be its last (a
+            // validator waiting for votes in its prevote step has no timer), so dropping the
+            // certificate here could leave it waiting for good.
+            if self.catch_up_due[slot] < height {
+                self.catch_up_due[slot] = height;
+                self.queue.push(
+                    stuck_at,
+                    Event::CatchUp {
+                        validator: to,
+                        peer,
+                    },
+                );
+            }
             return;
         }
         self.certificate_sent[slot] = height;

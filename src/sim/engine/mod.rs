@@ -105,6 +105,9 @@ pub struct Simulation {
     checker: SafetyChecker,
     /// `certificate_sent[v * n + p]`: the highest height `v` sent `p` a commit certificate for.
     certificate_sent: Vec<Height>,
+    /// `catch_up_due[v * n + p]`: the highest height `v` has a deferred certificate for `p`
+    /// scheduled for ([`Event::CatchUp`]).
+    catch_up_due: Vec<Height>,
     trace: TraceHash,
     events: u64,
     /// Where every processed event is written as a JSON line, if anywhere.
@@ -482,6 +485,7 @@ impl Simulation {
             tx_size: u64::from(scenario.load.tx_size),
             checker,
             certificate_sent: if cometbft { Vec::new() } else { vec![0; n * n] },
+            catch_up_due: if cometbft { Vec::new() } else { vec![0; n * n] },
             trace: TraceHash::default(),
             events: 0,
             event_log: None,
@@ -727,6 +731,18 @@ impl Simulation {
                     .mix(t.as_nanos() ^ (u64::from(validator) << 48) ^ (1 << 46));
                 self.serve(validator, t);
             }
+            Event::CatchUp { validator, peer } => {
+                self.log(|| {
+                    format!(
+                        "{{\"t_ns\":{},\"event\":\"catch_up\",\"validator\":{validator},\"peer\":{peer}}}",
+                        t.as_nanos()
+                    )
+                });
+                self.trace
+                    .mix(t.as_nanos() ^ (u64::from(validator) << 48) ^ u64::from(peer) << 32 ^ 0xc);
+                let height = self.nodes[usize::from(peer)].state.height();
+                self.send_certificate(validator, peer, height, t);
+            }
             Event::Timeout {
                 validator,
                 kind,
@@ -845,6 +861,9 @@ impl Simulation {
         if behind {
             self.send_certificate(to, message.sender(), message.height(), done);
         }
+        if !self.splits.is_empty() {
+            self.relay_split_vote(to, message, done);
+        }
     }
 
     /// Verify `message` at `to` and hand it to consensus; returns when verified and whether
@@ -868,7 +887,16 @@ impl Simulation {
             }
         };
         let done = node.charge(t, work);
-        let behind = message.height() < node.state.height() && node.is_correct();
+        // Behind: from a height `to` has left, or from a later round of the height `to` has
+        // decided (the sender missed the commit and may wait on votes nobody will send again).
+        let behind = node.is_correct()
+            && (message.height() < node.state.height()
+                || (message.height() == node.state.height()
+                    && node.state.step() == Step::Commit
+                    && node
+                        .state
+                        .decision()
+                        .is_some_and(|(round, _)| message.round() > round)));
         if to == self.observer.index {
             match message {
                 Message::Proposal(p) => self.observer.proposal_arrived(p.height, p.round, done),

@@ -5,7 +5,11 @@
 use super::*;
 use crate::p2p::conn::{ConnParams, Link, next_tick};
 use crate::p2p::peers::PeerGraph;
-use crate::p2p::{NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count};
+use crate::p2p::{NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count, type_index};
+
+/// CometBFT's `consensus.peer_query_maj23_sleep_duration` (default 2s): how often a node
+/// queries each peer with VoteSetMaj23, nanoseconds.
+const PEER_QUERY_MAJ23_SLEEP_NS: u64 = 2_000_000_000;
 use rand::Rng;
 
 /// The gossip layer's state: the peer graph, each node's book, each connection's knowledge
@@ -369,6 +373,42 @@ impl Simulation {
                     }
                 }
             }
+            // VoteSetMaj23 (consensus/reactor.go `queryMaj23Routine`, every
+            // `peer_query_maj23_sleep_duration`): the node tells the peer which value it holds
+            // two thirds of the votes for in the same rounds, the peer answers with VoteSetBits
+            // (read here from its book), and the votes for that value whose slot the peer holds
+            // with another value go to it, to be counted toward that value
+            // (`VoteSet.SetPeerMaj23`). Without it, correct validators locked on values whose
+            // polka included an equivocator's votes never see each other's polka.
+            let peer_book = &p2p.books[usize::from(peer)];
+            if t >= k.maj23_next && peer_book.height == me.height {
+                k.maj23_next = t.plus_nanos(PEER_QUERY_MAJ23_SLEEP_NS);
+                let (powers, quorum) = (self.validators.powers(), self.validators.quorum());
+                for (round, kinds) in wanted {
+                    let Some(round) = round else {
+                        continue;
+                    };
+                    for &kind in kinds {
+                        let Some(value) = book.two_thirds(round, kind, powers, quorum) else {
+                            continue;
+                        };
+                        let conflicts = book.conflicts.iter();
+                        let held = book.round(round).map(|r| &r.votes[kind]);
+                        for &vote in held.into_iter().flatten().flatten().chain(conflicts) {
+                            if vote.round == round
+                                && type_index(vote.vote_type) == kind
+                                && vote.value == value
+                                && peer_book.held(&vote).is_some_and(|other| other != vote)
+                                && !peer_book.holds(&vote)
+                                && !k.maj23_sent.contains(&vote)
+                            {
+                                k.maj23_sent.push(vote);
+                                votes.push(vote);
+                            }
+                        }
+                    }
+                }
+            }
         }
         let any_votes = !votes.is_empty();
         p2p.batches[batch as usize] = votes;
@@ -571,7 +611,10 @@ impl Simulation {
             self.consume(to, Message::Vote(vote), t);
             self.p2p_schedule_wake(to, t);
         } else if vote.height == height && book.held(&vote) != Some(vote) {
-            // A conflicting vote: not relayed, but evidence for consensus.
+            // A conflicting vote: not relayed by the votes routine (HasVote marks the slot),
+            // evidence for consensus, which counts it toward its value; kept so that
+            // VoteSetMaj23 can pass it on.
+            book.store_conflict(vote);
             self.consume(to, Message::Vote(vote), t);
         }
     }
