@@ -3,6 +3,7 @@
 //! Deterministic: the same input gives the same bytes.
 
 use super::svg::{self, BarChart, Bin, Heatmap, Histogram, LineChart, ScatterChart, escape};
+use crate::bench::stats::Interval;
 use crate::config::duration;
 use crate::report::RunReport;
 use serde::{Deserialize, Serialize};
@@ -297,9 +298,14 @@ pub fn render_sweep(records: &[SweepRecord]) -> String {
         );
         for metric in &METRICS {
             let chart = key_line_chart(&points, &keys, k, metric);
+            let bars = if keys.len() <= 2 && points.iter().any(|p| p.seeds.len() > 1) {
+                " Bars: the 95 % interval over the seeds (Student's t)."
+            } else {
+                ""
+            };
             let caption = if keys.len() == 2 {
                 format!(
-                    "{} (mean over seeds) against {}, one line per value of {}.",
+                    "{} (mean over seeds) against {}, one line per value of {}.{bars}",
                     metric.title,
                     key.name,
                     keys[1 - k].name
@@ -310,7 +316,10 @@ pub fn render_sweep(records: &[SweepRecord]) -> String {
                     metric.title, key.name
                 )
             } else {
-                format!("{} (mean over seeds) against {}.", metric.title, key.name)
+                format!(
+                    "{} (mean over seeds) against {}.{bars}",
+                    metric.title, key.name
+                )
             };
             body.push_str(&figure(&chart, &caption));
         }
@@ -739,6 +748,8 @@ struct PointSummary {
     seeds: Vec<u64>,
     /// Mean of each of [`METRICS`], in order.
     means: Vec<f64>,
+    /// Each of [`METRICS`] per run (seed), in run order.
+    samples: Vec<Vec<f64>>,
     violated_seeds: Vec<u64>,
 }
 
@@ -763,11 +774,16 @@ fn summarise_points(records: &[SweepRecord]) -> Vec<PointSummary> {
                 .iter()
                 .map(|m| runs.iter().map(|r| (m.of)(&r.report)).sum::<f64>() / n)
                 .collect();
+            let samples = METRICS
+                .iter()
+                .map(|m| runs.iter().map(|r| (m.of)(&r.report)).collect())
+                .collect();
             PointSummary {
                 point,
                 values: runs.first().map(|r| r.values.clone()).unwrap_or_default(),
                 seeds: runs.iter().map(|r| r.seed).collect(),
                 means,
+                samples,
                 violated_seeds: runs
                     .iter()
                     .filter(|r| !r.report.safety.held())
@@ -872,25 +888,36 @@ fn key_line_chart(points: &[PointSummary], keys: &[SweptKey], k: usize, metric: 
                 .map(|p| p.means[m]),
         )
     };
+    // The 95 % interval over the seeds of one grid point (Student's t), when it has several.
+    let interval_at = |value: &str, other: Option<(&str, &str)>| {
+        let mut matching = points
+            .iter()
+            .filter(|p| label_of(p, &key.name).as_deref() == Some(value))
+            .filter(|p| other.is_none_or(|(ok, ov)| label_of(p, ok).as_deref() == Some(ov)));
+        let (Some(point), None) = (matching.next(), matching.next()) else {
+            return None;
+        };
+        let interval = Interval::of(&point.samples[m]);
+        interval
+            .half_width
+            .map(|_| (interval.low(), interval.high()))
+    };
     if keys.len() == 2 {
         let other = &keys[1 - k];
         for ov in &other.values {
-            let series = key
-                .values
-                .iter()
-                .map(|v| mean_at(v, Some((&other.name, ov))))
-                .collect();
-            chart = chart.series(ov, series);
+            let at = Some((other.name.as_str(), ov.as_str()));
+            let series = key.values.iter().map(|v| mean_at(v, at)).collect();
+            let intervals = key.values.iter().map(|v| interval_at(v, at)).collect();
+            chart = chart.series_with_intervals(ov, series, intervals);
         }
         chart = chart.legend_title(short_key(&other.name));
+    } else if keys.len() == 1 {
+        let series = key.values.iter().map(|v| mean_at(v, None)).collect();
+        let intervals = key.values.iter().map(|v| interval_at(v, None)).collect();
+        chart = chart.series_with_intervals(metric.title, series, intervals);
     } else {
         let series = key.values.iter().map(|v| mean_at(v, None)).collect();
-        let name = if keys.len() > 2 {
-            "mean over the other keys"
-        } else {
-            metric.title
-        };
-        chart = chart.series(name, series);
+        chart = chart.series("mean over the other keys", series);
     }
     chart.render()
 }

@@ -434,6 +434,8 @@ pub struct LineChart {
     head: Head,
     categories: Vec<String>,
     series: Vec<(String, Vec<Option<f64>>)>,
+    /// Per series, per category: an interval `(low, high)` drawn as an error bar.
+    intervals: Vec<Vec<Option<(f64, f64)>>>,
     legend_title: Option<String>,
 }
 
@@ -444,13 +446,26 @@ impl LineChart {
             head: Head::new(title, x_label, y_label),
             categories,
             series: Vec::new(),
+            intervals: Vec::new(),
             legend_title: None,
         }
     }
 
     /// Add a series: one value (or `None`) per category.
-    pub fn series(mut self, name: &str, values: Vec<Option<f64>>) -> Self {
+    pub fn series(self, name: &str, values: Vec<Option<f64>>) -> Self {
+        self.series_with_intervals(name, values, Vec::new())
+    }
+
+    /// Add a series with an interval `(low, high)` (or `None`) per category, drawn as an
+    /// error bar (`class="error-bar"`, its ends in the tooltip) behind the point.
+    pub fn series_with_intervals(
+        mut self,
+        name: &str,
+        values: Vec<Option<f64>>,
+        intervals: Vec<Option<(f64, f64)>>,
+    ) -> Self {
         self.series.push((name.to_string(), values));
+        self.intervals.push(intervals);
         self
     }
 
@@ -479,7 +494,14 @@ impl LineChart {
         if values.is_empty() || self.categories.is_empty() {
             return empty_chart(head, "no data");
         }
-        let y = fitted_axis(&values);
+        let finite_interval = |i: &&(f64, f64)| i.0.is_finite() && i.1.is_finite();
+        let ends: Vec<f64> = self
+            .intervals
+            .iter()
+            .flat_map(|s| s.iter().flatten().filter(finite_interval))
+            .flat_map(|&(lo, hi)| [lo, hi])
+            .collect();
+        let y = fitted_axis(&[values, ends].concat());
         let entries: Vec<LegendEntry> = self
             .series
             .iter()
@@ -519,6 +541,26 @@ impl LineChart {
                 }
             }
             runs.push(run);
+            let intervals = self.intervals.get(i).map_or(&[][..], Vec::as_slice);
+            for (c, interval) in intervals.iter().enumerate().take(self.categories.len()) {
+                let Some((lo, hi)) = interval.filter(|i| i.0.is_finite() && i.1.is_finite()) else {
+                    continue;
+                };
+                let (x, top) = at(c, hi);
+                let bottom = plot.y(&y, lo);
+                let cap = 5.0;
+                let _ = write!(
+                    out,
+                    r#"<g class="error-bar" stroke="{colour}" stroke-width="1.5"><line x1="{x}" y1="{t}" x2="{x}" y2="{b}"/><line x1="{l}" y1="{t}" x2="{r}" y2="{t}"/><line x1="{l}" y1="{b}" x2="{r}" y2="{b}"/><title>95 % interval: {lo} to {hi}</title></g>"#,
+                    x = px(x),
+                    t = px(top),
+                    b = px(bottom),
+                    l = px(x - cap),
+                    r = px(x + cap),
+                    lo = format_number(lo),
+                    hi = format_number(hi),
+                );
+            }
             for run in runs.iter().filter(|r| r.len() > 1) {
                 let _ = write!(
                     out,

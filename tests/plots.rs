@@ -1,0 +1,124 @@
+//! The sweep page's plots: error bars with the 95 % interval (Student's t) over the seeds of a
+//! grid point, where a point has several seeds.
+
+mod support;
+
+use consensus_performance::export::html::{self, SweepRecord};
+use serde_json::json;
+
+fn record(index: usize, point: usize, seed: u64, key: &str, value: &str, tps: f64) -> SweepRecord {
+    let mut report = support::report(seed, tps, 2.0, true);
+    report.heights.clear();
+    SweepRecord {
+        index,
+        point,
+        seed,
+        values: [(key.to_string(), json!(value))].into_iter().collect(),
+        report,
+    }
+}
+
+/// Timeouts 1s, 2s, 3s with `seeds` seeds each: throughput 100·(point+1) + 10·(seed − 1) − 10,
+/// so a point's seeds spread by 10 tx/s around its mean.
+fn sweep(seeds: u64) -> Vec<SweepRecord> {
+    let mut records = Vec::new();
+    for (p, t) in ["1s", "2s", "3s"].iter().enumerate() {
+        for seed in 0..seeds {
+            let tps =
+                100.0 * (p as f64 + 1.0) + 10.0 * seed as f64 - 10.0 * (seeds - 1) as f64 / 2.0;
+            let i = records.len();
+            records.push(record(i, p, seed, "parameters.timeout_propose", t, tps));
+        }
+    }
+    records
+}
+
+fn chart<'a>(page: &'a str, title: &str) -> &'a str {
+    let at = page
+        .find(&format!(">{title}</text>"))
+        .expect("chart present");
+    let start = page[..at].rfind("<svg").expect("svg start");
+    let end = at + page[at..].find("</svg>").expect("svg end");
+    &page[start..end]
+}
+
+#[test]
+fn several_seeds_give_each_point_an_error_bar_of_its_95_percent_interval() {
+    let page = html::render_sweep(&sweep(3));
+    let throughput = chart(&page, "Throughput vs parameters.timeout_propose");
+    assert_eq!(throughput.matches(r#"class="error-bar""#).count(), 3);
+    // Seeds 90, 100, 110: s = 10, t(0.975, 2) = 4.303, half-width 4.303 · 10 / √3 = 24.84.
+    assert!(
+        throughput.contains("<title>95 % interval: 75.2 to 125</title>"),
+        "{throughput}"
+    );
+    assert!(throughput.contains("<title>95 % interval: 175 to 225</title>"));
+    assert!(throughput.contains("<title>95 % interval: 275 to 325</title>"));
+    // Every bar lies inside the chart: the y axis was fitted to the bars' ends too.
+    for bar in throughput.split(r#"class="error-bar""#).skip(1) {
+        for attr in [" y1=\"", " y2=\""] {
+            let y: f64 = bar
+                .split(attr)
+                .nth(1)
+                .and_then(|v| v.split('"').next())
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((20.0..300.0).contains(&y), "{y} in {bar}");
+        }
+    }
+    assert!(page.contains("Bars: the 95 % interval over the seeds (Student&#39;s t)."));
+    // Identical seeds (p99 is 2 s in every run) have a zero-width interval, still drawn.
+    let latency = chart(
+        &page,
+        "p99 transaction latency vs parameters.timeout_propose",
+    );
+    assert_eq!(latency.matches(r#"class="error-bar""#).count(), 3);
+    assert!(latency.contains("<title>95 % interval: 2 to 2</title>"));
+}
+
+#[test]
+fn one_seed_per_point_draws_no_error_bars() {
+    let page = html::render_sweep(&sweep(1));
+    assert_eq!(page.matches(r#"class="error-bar""#).count(), 0);
+    assert!(!page.contains("Bars: the 95 %"));
+}
+
+#[test]
+fn two_keys_give_an_error_bar_per_line_and_value() {
+    // 2 batch sizes × 3 timeouts × 2 seeds.
+    let mut records = Vec::new();
+    for (p, (t, b)) in [
+        ("1s", 10),
+        ("1s", 100),
+        ("2s", 10),
+        ("2s", 100),
+        ("3s", 10),
+        ("3s", 100),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for seed in [0u64, 1] {
+            let mut r = record(
+                records.len(),
+                p,
+                seed,
+                "parameters.timeout_propose",
+                t,
+                100.0 + seed as f64 * 20.0,
+            );
+            r.values
+                .insert("parameters.batch_size".to_string(), json!(b));
+            records.push(r);
+        }
+    }
+    let page = html::render_sweep(&records);
+    let throughput = chart(&page, "Throughput vs parameters.timeout_propose");
+    assert_eq!(throughput.matches(r#"class="error-bar""#).count(), 6);
+    // 100 and 120: s = 14.14, t(0.975, 1) = 12.706, half-width 12.706 · 14.14 / √2 = 127.06.
+    assert!(
+        throughput.contains("<title>95 % interval: -17.1 to 237</title>"),
+        "{throughput}"
+    );
+}
