@@ -301,6 +301,7 @@ fn cli_bench_exits_1_when_a_criterion_fails_and_writes_every_report() {
             json: true,
             out,
             jobs: Some(2),
+            config: None,
         }
     };
     let fake = || ConsensusBenchmark::new().with_runner(fake_run);

@@ -1087,3 +1087,139 @@ fn promtool_accepts_the_alert_rules() {
         Err(e) => eprintln!("skipped: promtool is not installed ({e}); apt-get install prometheus"),
     }
 }
+
+// ---- settings (ccperf.toml) ----------------------------------------------------------------
+
+/// A settings file with `toml` in a fresh directory; its path.
+fn settings_file(name: &str, toml: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("ccperf-watch-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, toml).expect("settings file");
+    path.display().to_string()
+}
+
+/// 32 heights 50 ms apart, every fourth needing a second round (the suggestion script).
+fn second_rounds() -> Vec<Action> {
+    (0..32)
+        .flat_map(|i| {
+            [
+                Action::Block {
+                    round: u32::from(i % 4 == 3),
+                    absent: 0,
+                },
+                Action::Wait(Duration::from_millis(50)),
+            ]
+        })
+        .collect()
+}
+
+/// The watch of `second_rounds` with `--config config`: its first height with suggestions.
+fn first_suggestion(config: &str) -> (Finished, Option<Value>) {
+    let node = FakeNode::start(Duration::from_millis(300), second_rounds());
+    let run = watch(&[
+        "--rpc",
+        &node.url(),
+        "--json",
+        "--poll-interval",
+        "20ms",
+        "--exit-after",
+        "2.6",
+        "--config",
+        config,
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let first = run
+        .heights()
+        .into_iter()
+        .find(|l| l["suggestions"].as_array().is_some_and(|s| !s.is_empty()));
+    (run, first)
+}
+
+fn propose_suggestion(line: &Value) -> String {
+    line["suggestions"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["parameter"] == "timeout_propose"))
+        .and_then(|s| s["suggested_value"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn window_size_bounds_the_monitor_and_aggressiveness_sizes_the_suggestions() {
+    let small = settings_file(
+        "small-window",
+        "[performance]\nwindow_size = 5\n[optimization]\naggressiveness = 1.0\n",
+    );
+    let cautious = settings_file("cautious", "[optimization]\naggressiveness = 0.1\n");
+    let (run, bold) = first_suggestion(&small);
+    let bold = bold.unwrap_or_else(|| panic!("no suggestion in {}", run.stdout));
+    assert_eq!(field_u64(&bold, &["height"]), Some(21));
+    // The monitor keeps 5 heights, so the trend is fitted to 5 (20 with the default 1000).
+    assert_eq!(field_u64(&bold, &["trend", "samples"]), Some(5), "{bold}");
+    let (run, cautious) = first_suggestion(&cautious);
+    let cautious = cautious.unwrap_or_else(|| panic!("no suggestion in {}", run.stdout));
+    assert_eq!(field_u64(&cautious, &["trend", "samples"]), Some(20));
+    let (bold, cautious) = (propose_suggestion(&bold), propose_suggestion(&cautious));
+    assert!(!bold.is_empty() && !cautious.is_empty());
+    assert_ne!(
+        bold, cautious,
+        "aggressiveness 1.0 and 0.1 suggest the same step"
+    );
+}
+
+#[test]
+fn auto_tune_off_means_no_suggestions() {
+    let off = settings_file("no-tune", "[optimization]\nauto_tune = false\n");
+    let (run, first) = first_suggestion(&off);
+    assert!(first.is_none(), "{}", run.stdout);
+    // The trend still comes every 10 heights after 20.
+    assert!(
+        run.heights()
+            .iter()
+            .any(|l| field_u64(l, &["trend", "samples"]) == Some(20)),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn alerts_enabled_off_means_no_alerts_but_the_anomaly_stays() {
+    let off = settings_file("no-alerts", "[performance]\nalerts_enabled = false\n");
+    let mut script = blocks(8, MS100);
+    script.push(Action::Wait(Duration::from_millis(600)));
+    script.extend(blocks(3, MS100));
+    let node = FakeNode::start(Duration::from_millis(300), script);
+    let run = watch(&[
+        "--rpc",
+        &node.url(),
+        "--json",
+        "--poll-interval",
+        "50ms",
+        "--exit-after",
+        "2.6",
+        "--alert-block-interval",
+        "300ms",
+        "--alert-window",
+        "1",
+        "--config",
+        &off,
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let lines = run.heights();
+    let stalled = lines
+        .iter()
+        .find(|l| field_u64(l, &["height"]) == Some(10))
+        .unwrap_or_else(|| panic!("height 10 in {}", run.stdout));
+    assert!(
+        stalled["anomalies"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a["kind"] == "high_round_duration")),
+        "{stalled}"
+    );
+    let alerts: usize = lines
+        .iter()
+        .map(|l| l["alerts_fired"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(alerts, 0, "{}", run.stdout);
+}

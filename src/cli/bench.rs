@@ -2,6 +2,8 @@
 
 use super::{EXIT_FAILED, bad_input, load, output};
 use crate::bench::{BUILTIN_BENCHMARKS, BenchmarkResult, ConsensusBenchmark, DEFAULT_SEEDS};
+use crate::config::settings::EffectiveSettings;
+use crate::params::PerformanceTargets;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -9,9 +11,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Built-in names or scenario files (default: baseline, high_load, byzantine_fault,
-    /// network_partition).
+    /// network_partition; without high_load, the stress test, when
+    /// `benchmarks.stress_test_enabled` is false).
     pub scenarios: Vec<String>,
-    /// Seeds per scenario: the scenario's seed, seed + 1, …, seed + K - 1.
+    /// Seeds per scenario: the scenario's seed, seed + 1, …, seed + K - 1; without it,
+    /// `benchmarks.seeds` from the settings.
     #[arg(long, default_value_t = DEFAULT_SEEDS)]
     pub seeds: u32,
     /// Print one JSON document instead of the table.
@@ -23,6 +27,32 @@ pub struct BenchArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Settings file (default: ./ccperf.toml when there is one); see `ccperf config`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// The built-in scenarios `ccperf bench` runs when none is named: all four, or without
+/// `high_load` (the stress test: 1000 tx/s for 5 minutes) when `stress_tests` is false.
+pub fn default_scenarios(stress_tests: bool) -> Vec<String> {
+    BUILTIN_BENCHMARKS
+        .iter()
+        .filter(|name| stress_tests || **name != "high_load")
+        .map(|name| name.to_string())
+        .collect()
+}
+
+/// Run `ccperf bench` with the simulator and these settings: `benchmarks.stress_test_enabled`
+/// picks the default set, and the targets of `optimization.target_throughput` and
+/// `max_latency_ms`, once set, judge every scenario that has no `targets`.
+pub fn bench_with_settings(args: &BenchArgs, effective: &EffectiveSettings) -> i32 {
+    let names = if args.scenarios.is_empty() {
+        default_scenarios(effective.settings.benchmarks.stress_test_enabled)
+    } else {
+        args.scenarios.clone()
+    };
+    let targets = effective.default_targets();
+    run_named(args, &names, targets.as_ref(), ConsensusBenchmark::new())
 }
 
 /// Run `ccperf bench` with the simulator.
@@ -34,14 +64,29 @@ pub fn bench(args: &BenchArgs) -> i32 {
 /// code: 1 when a success criterion failed, 2 on bad input.
 pub fn bench_with(args: &BenchArgs, benchmark: ConsensusBenchmark) -> i32 {
     let names: Vec<String> = if args.scenarios.is_empty() {
-        BUILTIN_BENCHMARKS.iter().map(|s| s.to_string()).collect()
+        default_scenarios(true)
     } else {
         args.scenarios.clone()
     };
-    let scenarios = match names.iter().map(|n| load(n)).collect::<Result<Vec<_>, _>>() {
+    run_named(args, &names, None, benchmark)
+}
+
+/// Load `names`, give those without targets `default_targets`, run and print.
+fn run_named(
+    args: &BenchArgs,
+    names: &[String],
+    default_targets: Option<&PerformanceTargets>,
+    benchmark: ConsensusBenchmark,
+) -> i32 {
+    let mut scenarios = match names.iter().map(|n| load(n)).collect::<Result<Vec<_>, _>>() {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    for scenario in &mut scenarios {
+        if scenario.targets.is_none() {
+            scenario.targets = default_targets.cloned();
+        }
+    }
     let mut benchmark = benchmark.with_seeds(args.seeds).with_progress(true);
     if let Some(jobs) = args.jobs {
         benchmark = benchmark.with_jobs(jobs);
@@ -145,4 +190,26 @@ fn write_out(
     }
     let path = dir.join("summary.json");
     std::fs::write(&path, format!("{document:#}\n")).map_err(|e| fail(&path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stress_test_enabled_false_leaves_high_load_out_of_the_default_set() {
+        assert_eq!(
+            default_scenarios(true),
+            [
+                "baseline",
+                "high_load",
+                "byzantine_fault",
+                "network_partition"
+            ]
+        );
+        assert_eq!(
+            default_scenarios(false),
+            ["baseline", "byzantine_fault", "network_partition"]
+        );
+    }
 }

@@ -30,9 +30,6 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
-    /// Settings file for `config`, `bench` and `tune` (default: ./ccperf.toml when there is one).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 }
 
 /// The commands.
@@ -140,26 +137,32 @@ pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
             output::print(&list)
         }
         Command::Bench(mut args) => {
-            if let Err(e) =
-                settings::default_bench_seeds(&mut args, &matches, cli.config.as_deref())
-            {
-                return bad_input(&e);
-            }
-            bench::bench(&args)
+            let effective = match settings::effective(args.config.as_deref()) {
+                Ok(effective) => effective,
+                Err(e) => return bad_input(&e),
+            };
+            settings::default_bench_seeds(&mut args, &matches, &effective);
+            bench::bench_with_settings(&args, &effective)
         }
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Merge(args) => sweep::merge(&args),
-        Command::Serve(args) => serve::serve(&args),
-        Command::Config(args) => settings::config(cli.config.as_deref(), &args),
+        Command::Serve(args) => match settings::effective(args.config.as_deref()) {
+            Ok(effective) => serve::serve_with_settings(&args, &effective.settings),
+            Err(e) => bad_input(&e),
+        },
+        Command::Config(args) => settings::config(args.config.as_deref(), &args),
         Command::Tune(mut args) => {
-            if let Err(e) =
-                settings::default_tune_aggressiveness(&mut args, &matches, cli.config.as_deref())
-            {
-                return bad_input(&e);
-            }
-            tune::tune(&args)
+            let effective = match settings::effective(args.config.as_deref()) {
+                Ok(effective) => effective,
+                Err(e) => return bad_input(&e),
+            };
+            settings::default_tune_aggressiveness(&mut args, &matches, &effective);
+            tune::tune_with_targets(&args, effective.default_targets(), &crate::bench::simulate)
         }
-        Command::Watch(args) => watch::watch(&args),
+        Command::Watch(args) => match settings::effective(args.config.as_deref()) {
+            Ok(effective) => watch::watch_with_settings(&args, &effective.settings),
+            Err(e) => bad_input(&e),
+        },
     }
 }
 

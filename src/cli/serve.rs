@@ -9,6 +9,7 @@
 
 use super::{EXIT_BAD_INPUT, bad_input, load};
 use crate::config::Scenario;
+use crate::config::settings::Settings;
 use crate::export::PrometheusExporter;
 use crate::export::http;
 use crate::monitor::Anomaly;
@@ -58,6 +59,10 @@ pub struct ServeArgs {
     /// The `chain_id` label of the metrics (default: the scenario's name).
     #[arg(long, value_name = "ID")]
     pub chain_id: Option<String>,
+    /// Settings file (default: ./ccperf.toml when there is one): `performance.alerts_enabled`
+    /// false serves no firing alerts.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -73,6 +78,12 @@ impl ServeArgs {
 /// Run `ccperf serve` until interrupted (or `--exit-after`); returns the exit code: 0 when
 /// `--exit-after` ends it, 2 on bad input (scenario, address).
 pub fn serve(args: &ServeArgs) -> i32 {
+    serve_with_settings(args, &Settings::default())
+}
+
+/// [`serve`] with these settings: `performance.alerts_enabled` false leaves the alert
+/// metrics empty.
+pub fn serve_with_settings(args: &ServeArgs, settings: &Settings) -> i32 {
     let scenario = match load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
@@ -109,6 +120,7 @@ pub fn serve(args: &ServeArgs) -> i32 {
         chain_id,
         speed: args.speed,
         repeat: args.repeat,
+        alerts: settings.performance.alerts_enabled,
         live: Arc::clone(&live),
     };
     std::thread::spawn(move || pacing.run(first, seed));
@@ -159,6 +171,8 @@ struct Pacing {
     chain_id: String,
     speed: f64,
     repeat: bool,
+    /// Publish the monitor's firing alerts (`performance.alerts_enabled`).
+    alerts: bool,
     live: Arc<Mutex<Live>>,
 }
 
@@ -199,7 +213,7 @@ impl Pacing {
                 break;
             }
             if simulation.committed().len() > published {
-                publish(simulation, published, &mut lock(&self.live));
+                publish(simulation, published, self.alerts, &mut lock(&self.live));
                 published = simulation.committed().len();
             }
         }
@@ -213,8 +227,8 @@ impl Pacing {
 }
 
 /// Record the heights committed since the first `published` ones, with what the monitor
-/// found at them.
-fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
+/// found at them (and the firing alerts when `alerts`).
+fn publish(simulation: &Simulation, published: usize, alerts: bool, live: &mut Live) {
     let records = simulation.committed();
     let new = records.get(published..).unwrap_or_default();
     let Some(first_new) = new.first().map(|r| r.height) else {
@@ -236,7 +250,9 @@ fn publish(simulation: &Simulation, published: usize, live: &mut Live) {
         .cloned()
         .collect();
     exporter.record_anomalies(&anomalies);
-    exporter.set_alerts(simulation.firing_alerts());
+    if alerts {
+        exporter.set_alerts(simulation.firing_alerts());
+    }
     let now_s = simulation.now().as_secs_f64();
     let txs: u64 = records.iter().map(|r| u64::from(r.txs)).sum();
     if now_s > 0.0 {
@@ -361,6 +377,7 @@ mod tests {
             chain_id: "baseline".to_string(),
             speed: 1e6,
             repeat: false,
+            alerts: true,
             live: Arc::clone(&live),
         };
         pacing.run(simulation, 3);

@@ -1,9 +1,9 @@
 //! `ccperf config`: the settings in force and where each value came from, defaults <
 //! `ccperf.toml` (or `--config FILE`) < `CC_*` environment variables < `--set key=value`.
 //!
-//! Other commands read the same settings through [`effective`]: `ccperf bench` takes its
-//! default seed count from `benchmarks.seeds`. `ccperf run` and `ccperf serve` ignore them, so
-//! a run's report depends on its scenario and seed alone.
+//! `bench`, `tune`, `watch` and `serve` read the same settings through [`effective`] (and
+//! take `--config FILE`); `ccperf config` says which setting each reads. `ccperf run` and
+//! `ccperf sweep` ignore them, so a run's report depends on its scenario and seed alone.
 
 use super::bad_input;
 use crate::config::ConfigError;
@@ -12,9 +12,12 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 use std::path::{Path, PathBuf};
 
-/// Arguments of `ccperf config` (the settings file is the global `--config FILE`).
+/// Arguments of `ccperf config`.
 #[derive(Debug, clap::Args)]
 pub struct ConfigArgs {
+    /// Settings file (default: ./ccperf.toml when there is one).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Set a value for this invocation, e.g. `--set optimization.aggressiveness=0.8`
     /// (repeatable; beats the file and the environment).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_assignment)]
@@ -51,16 +54,15 @@ pub fn effective(config: Option<&Path>) -> Result<EffectiveSettings, ConfigError
 pub fn default_bench_seeds(
     args: &mut super::bench::BenchArgs,
     matches: &ArgMatches,
-    config: Option<&Path>,
-) -> Result<(), ConfigError> {
+    effective: &EffectiveSettings,
+) {
     let given = matches
         .subcommand_matches("bench")
         .and_then(|bench| bench.value_source("seeds"))
         .is_some_and(|source| source != ValueSource::DefaultValue);
     if !given {
-        args.seeds = effective(config)?.settings.benchmarks.seeds;
+        args.seeds = effective.settings.benchmarks.seeds;
     }
-    Ok(())
 }
 
 /// `ccperf tune` takes its aggressiveness from `optimization.aggressiveness` unless
@@ -68,16 +70,15 @@ pub fn default_bench_seeds(
 pub fn default_tune_aggressiveness(
     args: &mut super::tune::TuneArgs,
     matches: &ArgMatches,
-    config: Option<&Path>,
-) -> Result<(), ConfigError> {
+    effective: &EffectiveSettings,
+) {
     let given = matches
         .subcommand_matches("tune")
         .and_then(|tune| tune.value_source("aggressiveness"))
         .is_some_and(|source| source != ValueSource::DefaultValue);
     if !given {
-        args.aggressiveness = effective(config)?.settings.optimization.aggressiveness;
+        args.aggressiveness = effective.settings.optimization.aggressiveness;
     }
-    Ok(())
 }
 
 /// The settings file to read: `explicit`, or `ccperf.toml` in the current directory.

@@ -36,6 +36,9 @@ pub struct TuneArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Settings file (default: ./ccperf.toml when there is one); see `ccperf config`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Run `ccperf tune` with the simulator.
@@ -46,10 +49,24 @@ pub fn tune(args: &TuneArgs) -> i32 {
 /// Run `ccperf tune` with `runner` (tests inject a fake); returns the exit code: 0, or 2 on bad
 /// input or when the tuned scenario cannot be written (after the results are printed).
 pub fn tune_with(args: &TuneArgs, runner: &Runner) -> i32 {
-    let scenario = match load(&args.scenario) {
+    tune_with_targets(args, None, runner)
+}
+
+/// [`tune_with`], giving a scenario without `targets` these (the settings'
+/// `optimization.target_throughput` and `max_latency_ms`, once set): the score is then the
+/// distance from them instead of the mean block interval.
+pub fn tune_with_targets(
+    args: &TuneArgs,
+    default_targets: Option<crate::params::PerformanceTargets>,
+    runner: &Runner,
+) -> i32 {
+    let mut scenario = match load(&args.scenario) {
         Ok(s) => s,
         Err(e) => return bad_input(&e),
     };
+    if scenario.targets.is_none() {
+        scenario.targets = default_targets;
+    }
     let options = TuneOptions {
         iterations: args.iterations,
         seeds: args.seeds,

@@ -6,6 +6,7 @@
 //! watch goes on.
 
 use super::EXIT_BAD_INPUT;
+use crate::config::settings::Settings;
 use crate::export::http;
 use crate::export::prometheus::OPENMETRICS_CONTENT_TYPE;
 use crate::live::http::check_url;
@@ -41,9 +42,10 @@ pub struct WatchArgs {
     /// One JSON object per height on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Time between polls of the node.
-    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration)]
-    pub poll_interval: Duration,
+    /// Time between polls of the node (default: `performance.sampling_interval` from the
+    /// settings, 1s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_interval: Option<Duration>,
     /// Longest wait for one response.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -62,11 +64,20 @@ pub struct WatchArgs {
     /// Do not subscribe to NewBlock on the RPC's WebSocket (ws://HOST/websocket); poll only.
     #[arg(long)]
     pub no_websocket: bool,
+    /// Settings file (default: ./ccperf.toml when there is one): `performance.window_size`,
+    /// `sampling_interval` and `alerts_enabled`, `optimization.auto_tune` and `aggressiveness`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 /// Run `ccperf watch`; returns the exit code: 0 when `--exit-after` ends it, 2 on bad input
 /// or a node that cannot be reached at start.
 pub fn watch(args: &WatchArgs) -> i32 {
+    watch_with_settings(args, &Settings::default())
+}
+
+/// [`watch`] with these settings (see [`WatchArgs::config`]).
+pub fn watch_with_settings(args: &WatchArgs, settings: &Settings) -> i32 {
     let urls = (|| {
         let rpc = args
             .rpc
@@ -90,17 +101,7 @@ pub fn watch(args: &WatchArgs) -> i32 {
             args.max_response_bytes
         ));
     }
-    let config = WatchConfig {
-        rpc,
-        metrics,
-        poll_interval: args.poll_interval,
-        timeout: args.timeout,
-        max_response_bytes: args.max_response_bytes,
-        alert_block_interval: args.alert_block_interval,
-        alert_throughput: args.alert_throughput,
-        alert_window: usize::try_from(args.alert_window).unwrap_or(5),
-        websocket: !args.no_websocket,
-    };
+    let config = watch_config(args, settings, rpc, metrics);
     let started = Instant::now();
     let exposition = Arc::new(Mutex::new(WatchExposition::new()));
     if let Some(listen) = &args.listen {
@@ -137,6 +138,33 @@ pub fn watch(args: &WatchArgs) -> i32 {
     });
     view.finish();
     exit.get().unwrap_or(0)
+}
+
+/// The watch's configuration from its flags, with the settings' defaults where a flag was not
+/// given.
+fn watch_config(
+    args: &WatchArgs,
+    settings: &Settings,
+    rpc: Option<String>,
+    metrics: Option<String>,
+) -> WatchConfig {
+    WatchConfig {
+        rpc,
+        metrics,
+        poll_interval: args
+            .poll_interval
+            .unwrap_or(settings.performance.sampling_interval),
+        timeout: args.timeout,
+        max_response_bytes: args.max_response_bytes,
+        alert_block_interval: args.alert_block_interval,
+        alert_throughput: args.alert_throughput,
+        alert_window: usize::try_from(args.alert_window).unwrap_or(5),
+        websocket: !args.no_websocket,
+        window_size: settings.performance.window_size,
+        alerts: settings.performance.alerts_enabled,
+        suggestions: settings.optimization.auto_tune,
+        aggressiveness: settings.optimization.aggressiveness,
+    }
 }
 
 /// Renders events: a line per height (JSON with `--json`), notes on stderr, and on a
@@ -370,6 +398,31 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_poll_interval_defaults_to_the_sampling_interval() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            watch: WatchArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["watch", "--rpc", "http://127.0.0.1:26657"];
+            args.extend(extra);
+            Cli::try_parse_from(args).map(|c| c.watch).unwrap()
+        };
+        let mut settings = Settings::default();
+        settings.performance.sampling_interval = Duration::from_millis(250);
+        settings.performance.window_size = 42;
+        let config = watch_config(&parse(&[]), &settings, None, None);
+        assert_eq!(config.poll_interval, Duration::from_millis(250));
+        assert_eq!(config.window_size, 42);
+        let config = watch_config(&parse(&["--poll-interval", "2s"]), &settings, None, None);
+        assert_eq!(config.poll_interval, Duration::from_secs(2));
+        let config = watch_config(&parse(&[]), &Settings::default(), None, None);
+        assert_eq!(config.poll_interval, Duration::from_secs(1));
+    }
     use crate::live::watch::Signatures;
 
     #[test]

@@ -19,6 +19,7 @@
 //! ```
 
 use super::{ConfigError, duration};
+use crate::params::PerformanceTargets;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -162,12 +163,28 @@ impl EffectiveSettings {
         self.sources.iter().find(|(k, _)| *k == key).map(|(_, s)| s)
     }
 
-    /// Every key with its value and where it came from, as TOML with comments (`ccperf config`).
+    /// Every setting with an effect, its value, where the value came from and what reads it,
+    /// as TOML with comments (`ccperf config`). A setting that applies only once set is
+    /// commented out while at its default; settings without effect are listed at the end,
+    /// never as settings in force.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut section = "";
-        for (key, source) in &self.sources {
+        let mut ignored = Vec::new();
+        for (spec, (key, source)) in KEYS.iter().zip(&self.sources) {
             let (sec, name) = key.split_once('.').unwrap_or(("", key));
+            let line = format!("{name} = {}", value_text(&self.settings, key));
+            let (line, used_by) = match spec.effect {
+                Effect::None(why) => {
+                    ignored.push(format!("#   {key}: {why} ({source})\n"));
+                    continue;
+                }
+                Effect::Used(by) => (line, by.to_string()),
+                Effect::WhenSet(by) if *source == Source::Default => {
+                    (format!("# {line}"), format!("{by}; not applied until set"))
+                }
+                Effect::WhenSet(by) => (line, by.to_string()),
+            };
             if sec != section {
                 if !section.is_empty() {
                     out.push('\n');
@@ -175,10 +192,31 @@ impl EffectiveSettings {
                 out.push_str(&format!("[{sec}]\n"));
                 section = sec;
             }
-            let line = format!("{name} = {}", value_text(&self.settings, key));
-            out.push_str(&format!("{line:<36} # {source}\n"));
+            out.push_str(&format!("# {used_by}\n{line:<36} # {source}\n"));
+        }
+        if !ignored.is_empty() {
+            out.push_str(
+                "\n# read but without effect in ccperf (so the seed's example file loads):\n",
+            );
+            out.extend(ignored);
         }
         out
+    }
+
+    /// The targets `optimization.target_throughput` and `optimization.max_latency_ms` give a
+    /// scenario without `targets`, once either is set (file, environment or flag); the other
+    /// criteria are [`PerformanceTargets`]' defaults. `None` while both are at their defaults.
+    pub fn default_targets(&self) -> Option<PerformanceTargets> {
+        let set = |key: &str| self.source(key).is_some_and(|s| *s != Source::Default);
+        if !set("optimization.target_throughput") && !set("optimization.max_latency_ms") {
+            return None;
+        }
+        let o = &self.settings.optimization;
+        Some(PerformanceTargets {
+            target_throughput: o.target_throughput,
+            max_latency: Duration::from_millis(o.max_latency_ms),
+            ..PerformanceTargets::default()
+        })
     }
 }
 
@@ -294,13 +332,27 @@ enum Kind {
     Number,
 }
 
-/// One setting: its key, type, environment variable, and the range allowed.
+/// What a setting does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Its value is the default of these commands' behaviour, always.
+    Used(&'static str),
+    /// It applies (to these commands) only once it is set in the file, the environment or a
+    /// flag: its default value is not applied.
+    WhenSet(&'static str),
+    /// Read (so the seed's example `ccperf.toml` loads) but without effect; `ccperf config`
+    /// lists it as such, never as a setting in force.
+    None(&'static str),
+}
+
+/// One setting: its key, type, environment variable, the range allowed, and what it does.
 struct KeySpec {
     key: &'static str,
     kind: Kind,
     env: Option<(&'static str, Unit)>,
     /// Smallest and largest value (seconds for durations); unused for booleans.
     range: (f64, f64),
+    effect: Effect,
 }
 
 const fn spec(
@@ -308,12 +360,14 @@ const fn spec(
     kind: Kind,
     env: Option<(&'static str, Unit)>,
     range: (f64, f64),
+    effect: Effect,
 ) -> KeySpec {
     KeySpec {
         key,
         kind,
         env,
         range,
+        effect,
     }
 }
 
@@ -321,70 +375,106 @@ const ANY: (f64, f64) = (0.0, 0.0);
 const DAY: f64 = 86_400.0;
 
 const KEYS: [KeySpec; 14] = [
-    spec("performance.monitoring_enabled", Kind::Bool, None, ANY),
+    spec(
+        "performance.monitoring_enabled",
+        Kind::Bool,
+        None,
+        ANY,
+        Effect::None("the monitor is part of every run and watch"),
+    ),
     spec(
         "performance.metrics_retention",
         Kind::Duration,
         None,
         (1.0, 366.0 * DAY),
+        Effect::None(
+            "history is bounded by window_size; keeping metrics for a time is Prometheus' job",
+        ),
     ),
     spec(
         "performance.sampling_interval",
         Kind::Duration,
         Some(("CC_PERFORMANCE_SAMPLING_RATE", Unit::Millis)),
         (0.001, 3600.0),
+        Effect::Used("watch: --poll-interval"),
     ),
     spec(
         "performance.window_size",
         Kind::Whole,
         Some(("CC_PERFORMANCE_WINDOW_SIZE", Unit::Natural)),
         (1.0, 10_000_000.0),
+        Effect::Used("watch: heights the monitor keeps"),
     ),
     spec(
         "performance.alerts_enabled",
         Kind::Bool,
         Some(("CC_PERFORMANCE_ALERTS_ENABLED", Unit::Natural)),
         ANY,
+        Effect::Used("watch and serve: alerts"),
     ),
     spec(
         "optimization.auto_tune",
         Kind::Bool,
         Some(("CC_AUTO_OPTIMIZATION", Unit::Natural)),
         ANY,
+        Effect::Used("watch: the optimization engine's suggestions"),
     ),
     spec(
         "optimization.target_throughput",
         Kind::Number,
         None,
         (0.0, 1e9),
+        Effect::WhenSet("bench, tune: targets of scenarios without `targets`"),
     ),
     spec(
         "optimization.max_latency_ms",
         Kind::Whole,
         None,
         (1.0, 1000.0 * DAY),
+        Effect::WhenSet("bench, tune: targets of scenarios without `targets`"),
     ),
-    spec("optimization.aggressive_mode", Kind::Bool, None, ANY),
+    spec(
+        "optimization.aggressive_mode",
+        Kind::Bool,
+        None,
+        ANY,
+        Effect::None("aggressiveness sets the step size"),
+    ),
     spec(
         "optimization.aggressiveness",
         Kind::Number,
         Some(("CC_OPTIMIZATION_AGGRESSIVENESS", Unit::Natural)),
         (0.0, 1.0),
+        Effect::Used("tune: --aggressiveness; watch: the suggestions' step"),
     ),
     spec(
         "optimization.interval_s",
         Kind::Whole,
         Some(("CC_OPTIMIZATION_INTERVAL", Unit::Natural)),
         (1.0, 7.0 * DAY),
+        Effect::None("watch asks the engine every 10 heights"),
     ),
     spec(
         "benchmarks.default_duration",
         Kind::Duration,
         None,
         (0.001, 366.0 * DAY),
+        Effect::None("every scenario states its duration"),
     ),
-    spec("benchmarks.stress_test_enabled", Kind::Bool, None, ANY),
-    spec("benchmarks.seeds", Kind::Whole, None, (1.0, 1000.0)),
+    spec(
+        "benchmarks.stress_test_enabled",
+        Kind::Bool,
+        None,
+        ANY,
+        Effect::Used("bench: high_load in the default set"),
+    ),
+    spec(
+        "benchmarks.seeds",
+        Kind::Whole,
+        None,
+        (1.0, 1000.0),
+        Effect::Used("bench: --seeds"),
+    ),
 ];
 
 fn key_list() -> String {

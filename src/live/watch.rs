@@ -63,6 +63,14 @@ pub struct WatchConfig {
     pub alert_window: usize,
     /// Subscribe to `NewBlock` on the RPC's WebSocket and poll as each block lands.
     pub websocket: bool,
+    /// Heights the monitor keeps (`performance.window_size`).
+    pub window_size: usize,
+    /// Check and report alerts (`performance.alerts_enabled`).
+    pub alerts: bool,
+    /// Ask the optimization engine for suggestions (`optimization.auto_tune`).
+    pub suggestions: bool,
+    /// The engine's step size, 0 to 1 (`optimization.aggressiveness`).
+    pub aggressiveness: f64,
 }
 
 /// What the watch tells its caller.
@@ -244,7 +252,7 @@ impl Watcher {
             None => None,
         };
         let mut monitor = PerformanceMonitor::new()
-            .with_window_size(1000)
+            .with_window_size(config.window_size.max(1))
             .with_sample_unit(SampleUnit::Height);
         monitor.set_alert_window(config.alert_window);
         // Thresholds come from checked flags; a refusal would leave that alert unset.
@@ -687,7 +695,11 @@ impl Watcher {
         };
         self.monitor.record_round(report.height, metrics);
         report.anomalies = self.monitor.detect_anomalies();
-        let alerts = self.monitor.check_alerts();
+        let alerts = if self.config.alerts {
+            self.monitor.check_alerts()
+        } else {
+            Vec::new()
+        };
         let now_firing: BTreeSet<String> = alerts.iter().map(|a| a.name.clone()).collect();
         report.alerts_cleared = self.firing.difference(&now_firing).cloned().collect();
         report.alerts_fired = alerts.iter().filter(|a| a.newly_fired).cloned().collect();
@@ -701,7 +713,9 @@ impl Watcher {
         }
         self.judged += 1;
         if self.judged >= SUGGEST_AFTER && self.judged.is_multiple_of(SUGGEST_EVERY) {
-            report.suggestions = self.new_suggestions(report.mempool_size);
+            if self.config.suggestions {
+                report.suggestions = self.new_suggestions(report.mempool_size);
+            }
             report.trend = Some(self.monitor.calculate_trend(TREND_WINDOW));
         }
     }
@@ -785,7 +799,12 @@ impl Watcher {
             max_cpu_usage: 100.0,
             max_memory_usage: u64::MAX,
         };
-        let mut engine = OptimizationEngine::new(OptimizationParameters::default(), targets);
+        let engine = OptimizationEngine::new(OptimizationParameters::default(), targets.clone());
+        let mut engine = engine
+            .with_aggressiveness(self.config.aggressiveness)
+            .unwrap_or_else(|_| {
+                OptimizationEngine::new(OptimizationParameters::default(), targets)
+            });
         let suggestions = engine
             .analyze_with(&average, &observations)
             .unwrap_or_default();
