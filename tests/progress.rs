@@ -109,7 +109,8 @@ fn piped_bench_sweep_and_tune_print_runs_done() {
             .and_then(|l| l.split('/').next())
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap_or(99);
-        assert!(done < 2 && line.contains("/2 runs done, "), "{line}");
+        // The line can come between the last run's end and the bar's finish: 2/2 is possible.
+        assert!(done <= 2 && line.contains("/2 runs done, "), "{line}");
     }
     let without = ccperf(&dir, &bench, None);
     assert!(stderr_lines(&without, "bench: ").is_empty());
