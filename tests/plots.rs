@@ -122,3 +122,41 @@ fn two_keys_give_an_error_bar_per_line_and_value() {
         "{throughput}"
     );
 }
+
+#[test]
+fn height_durations_are_counted_in_logarithmic_bins_with_round_labels() {
+    let mut report = support::report(0, 100.0, 2.0, true);
+    let durations = [0.3, 0.31, 0.45, 0.9, 1.2, 5.4, 5.4, 61.0];
+    report.heights = durations
+        .iter()
+        .enumerate()
+        .map(|(i, d)| consensus_performance::report::HeightRecord {
+            height: i as u64 + 1,
+            commit_time_s: i as f64,
+            round_duration_s: *d,
+            ..Default::default()
+        })
+        .collect();
+    let page = html::render_run(&report);
+    let histogram = chart(&page, "Distribution of height durations");
+    // Edges 1, 1.5, 2, 3, 5, 7 × 10ⁿ from the bin of 0.3 s to the bin of 61 s: 0.3–0.5 up to 50–70.
+    let bars: Vec<&str> = histogram
+        .split(r#"<rect class="bar""#)
+        .skip(1)
+        .filter_map(|b| b.split("<title>").nth(1)?.split("</title>").next())
+        .collect();
+    assert_eq!(bars.len(), 14, "{bars:?}");
+    assert_eq!(
+        bars[..5],
+        [
+            "0.3–0.5: 3",
+            "0.5–0.7: 0",
+            "0.7–1: 1",
+            "1–1.5: 1",
+            "1.5–2: 0"
+        ]
+    );
+    assert_eq!(bars[7], "5–7: 2");
+    assert_eq!(bars[13], "50–70: 1");
+    assert!(!histogram.contains("0000000"), "labels are round");
+}

@@ -578,16 +578,83 @@ fn latency_distribution_chart(r: &RunReport) -> Option<String> {
     Some(chart.render())
 }
 
+/// Heights counted into logarithmic bins of height duration (edges 1, 1.5, 2, 3, 5, 7 × 10ⁿ s:
+/// a fast height and a height stuck for a minute both get bins of their own size), one bar per
+/// bin from the first used to the last, each labelled with its round edges.
 fn height_duration_histogram(r: &RunReport) -> String {
     let durations: Vec<f64> = r.heights.iter().map(|h| h.round_duration_s).collect();
-    let bins = (durations.len() as f64).sqrt().ceil().clamp(5.0, 30.0) as usize;
-    Histogram::new(
+    let mut chart = BarChart::new(
         "Distribution of height durations",
-        "height duration, start to commit (s)",
+        "height duration, start to commit (s; logarithmic bins)",
         "heights",
-    )
-    .of_values(&durations, bins)
-    .render()
+    );
+    let zero = durations.iter().filter(|d| **d <= 0.0).count();
+    if zero > 0 {
+        chart = chart.bar("0", zero as f64);
+    }
+    for bin in log_bins(&durations) {
+        let label = format!(
+            "{}–{}",
+            svg::format_number(bin.lo),
+            svg::format_number(bin.hi)
+        );
+        chart = chart.bar(&label, bin.value);
+    }
+    chart.render()
+}
+
+/// Bin edges per decade: round numbers about evenly spaced on a log scale.
+const LOG_EDGES: [f64; 6] = [1.0, 1.5, 2.0, 3.0, 5.0, 7.0];
+
+/// Counts the positive finite `values` into `[lo, hi)` bins with edges [`LOG_EDGES`] × 10ⁿ,
+/// from the bin of the smallest to the bin of the largest (at most 120 bins: 20 decades).
+/// Edges are computed as `edge * 10ⁿ` from exact integers, so they print round.
+fn log_bins(values: &[f64]) -> Vec<Bin> {
+    let positive: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let (Some(lo), Some(hi)) = (
+        positive.iter().copied().reduce(f64::min),
+        positive.iter().copied().reduce(f64::max),
+    ) else {
+        return Vec::new();
+    };
+    let edge = |i: i64| {
+        let decade = i.div_euclid(LOG_EDGES.len() as i64) as i32;
+        let e = LOG_EDGES[i.rem_euclid(LOG_EDGES.len() as i64) as usize];
+        if decade >= 0 {
+            e * 10f64.powi(decade)
+        } else {
+            e / 10f64.powi(-decade)
+        }
+    };
+    // The index of the bin holding v: the last edge at or below it.
+    let index = |v: f64| {
+        let decade = v.log10().floor() as i64;
+        let mut i = decade * LOG_EDGES.len() as i64 - 1;
+        while edge(i + 1) <= v {
+            i += 1;
+        }
+        while edge(i) > v {
+            i -= 1;
+        }
+        i
+    };
+    let (first, last) = (index(lo), index(hi).min(index(lo) + 119));
+    let mut bins: Vec<Bin> = (first..=last)
+        .map(|i| Bin {
+            lo: edge(i),
+            hi: edge(i + 1),
+            value: 0.0,
+        })
+        .collect();
+    for v in positive {
+        let i = (index(v) - first).clamp(0, last - first) as usize;
+        bins[i].value += 1.0;
+    }
+    bins
 }
 
 fn rounds_per_height_chart(r: &RunReport) -> String {
