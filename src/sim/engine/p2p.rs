@@ -367,8 +367,14 @@ impl Simulation {
                     held.have[kind].missing_from(&known[kind], &mut p2p.scratch);
                     for &validator in &p2p.scratch {
                         known[kind].set(usize::from(validator));
-                        if let Some(vote) = held.votes[kind][usize::from(validator)] {
-                            votes.push(vote);
+                        if let Some(value) = held.value(kind, usize::from(validator)) {
+                            votes.push(Vote {
+                                height: book.height,
+                                round,
+                                vote_type: [VoteType::Prevote, VoteType::Precommit][kind],
+                                value,
+                                validator,
+                            });
                         }
                     }
                 }
@@ -392,9 +398,12 @@ impl Simulation {
                         let Some(value) = book.two_thirds(round, kind, powers, quorum) else {
                             continue;
                         };
-                        let conflicts = book.conflicts.iter();
-                        let held = book.round(round).map(|r| &r.votes[kind]);
-                        for &vote in held.into_iter().flatten().flatten().chain(conflicts) {
+                        let conflicts = book.conflicts.iter().copied();
+                        let held = book
+                            .round(round)
+                            .into_iter()
+                            .flat_map(|r| r.votes(kind, book.height, round));
+                        for vote in held.chain(conflicts) {
                             if vote.round == round
                                 && type_index(vote.vote_type) == kind
                                 && vote.value == value
