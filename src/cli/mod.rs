@@ -380,11 +380,7 @@ pub fn render_table(r: &RunReport, heights: bool) -> String {
         m.trend.round_duration_slope
     );
     for g in crate::monitor::group_anomalies(&m.anomalies, crate::monitor::SHOWN_PER_GROUP) {
-        let span = if g.count == 1 {
-            format!("height {}", g.last.round)
-        } else {
-            format!("heights {} to {}", g.first[0].round, g.last.round)
-        };
+        let span = g.span();
         let _ = writeln!(
             s,
             "  {:<8} {} × {}, {span}",

@@ -210,11 +210,7 @@ fn monitor_findings(r: &RunReport) -> String {
     }
     out.push_str("<table class=\"summary\">\n<tr><th>at (s)</th><th>height</th><th>what</th><th>severity</th><th>description</th></tr>\n");
     for g in crate::monitor::group_anomalies(&m.anomalies, crate::monitor::SHOWN_PER_GROUP) {
-        let span = if g.count == 1 {
-            format!("height {}", g.last.round)
-        } else {
-            format!("heights {} to {}", g.first[0].round, g.last.round)
-        };
+        let span = g.span();
         let _ = writeln!(
             out,
             "<tr class=\"group\"><th colspan=\"5\">{} &times; {} ({}), {span}</th></tr>",

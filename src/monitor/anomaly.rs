@@ -160,6 +160,18 @@ pub struct AnomalyGroup<'a> {
 }
 
 impl AnomalyGroup<'_> {
+    /// The heights the group covers, as the reports write them: "height 8" for one anomaly,
+    /// "heights 3 to 9" for several.
+    pub fn span(&self) -> String {
+        if self.count == 1 {
+            format!("height {}", self.last.round)
+        } else {
+            format!("heights {} to {}", self.first[0].round, self.last.round)
+        }
+    }
+}
+
+impl AnomalyGroup<'_> {
     /// How many are not among `first`.
     pub fn more(&self) -> usize {
         self.count - self.first.len()
