@@ -1,18 +1,30 @@
-//! Simulator speed: events (message deliveries and timer firings) per second, at 4 and 100
-//! validators with direct delivery and at 200 nodes with CometBFT's gossip layer, on one core. `cargo bench --bench consensus_bench`.
+//! Simulator speed: events (message deliveries and timer firings) per second, at 4, 100 and 1000
+//! validators with direct delivery, at 1000 validators with CometBFT's gossip layer and at 200
+//! nodes shaped like CometBFT's QA testnet, on one core. `cargo bench --bench consensus_bench`.
 
 use consensus_performance::config::parse_scenario;
 use consensus_performance::sim;
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 
 fn scenario(validators: u32, duration: &str, rate: u32) -> consensus_performance::Scenario {
+    scenario_with(validators, duration, rate, "gossip: direct")
+}
+
+/// The bench network (full mesh, lognormal 50 ± 20 ms latency) with `gossip` as the network's
+/// gossip settings.
+fn scenario_with(
+    validators: u32,
+    duration: &str,
+    rate: u32,
+    gossip: &str,
+) -> consensus_performance::Scenario {
     let yaml = format!(
         r#"
 name: bench_{validators}
 duration: {duration}
 validators: {{ count: {validators} }}
-network: {{ gossip: direct, latency: {{ distribution: lognormal, mean: 50ms, stddev: 20ms }} }}
+network: {{ {gossip}, latency: {{ distribution: lognormal, mean: 50ms, stddev: 20ms }} }}
 load: {{ transaction_rate: {rate} }}
 "#
     );
@@ -78,7 +90,47 @@ costs: default
     group.finish();
 }
 
-criterion_group!(benches, events_per_second, gossip_qa_network);
+/// 1000 validators, 1000 tx/s, 2 s of virtual time (one or two heights), with direct delivery
+/// and with CometBFT's gossip layer over 10 outbound peers a node. One run is a second or more,
+/// so each sample is one run (flat sampling) and there are 10; divide 2 s by the time per run
+/// for virtual seconds per wall second. Under `cargo test --bench` (criterion's test mode, one
+/// unoptimised run of each) the runs are 250 ms long and the event count is not taken, so the
+/// test stays a few seconds.
+fn thousand_validators(c: &mut Criterion) {
+    // `cargo bench` passes `--bench`; `cargo test --bench` does not.
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let mut group = c.benchmark_group("scale");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for (label, gossip) in [
+        ("direct", "gossip: direct"),
+        (
+            "cometbft_10_peers",
+            "gossip: cometbft, p2p: { max_num_outbound_peers: 10 }",
+        ),
+    ] {
+        let s = scenario_with(1000, if measuring { "2s" } else { "250ms" }, 1000, gossip);
+        if measuring {
+            let events = sim::run(&s, 1).map(|r| r.events).unwrap_or(1);
+            group.throughput(Throughput::Elements(events));
+        }
+        group.bench_function(format!("1000_validators_{label}_1000_tps_2s"), |b| {
+            b.iter_batched(
+                || sim::Simulation::new(&s, 1),
+                |simulation| simulation.map(|s| black_box(s.run().events)),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    events_per_second,
+    gossip_qa_network,
+    thousand_validators
+);
 
 /// A 16-point sweep (100 validators, 4 × 4 grid, one seed) on 1 and on 2 threads: the ratio of
 /// the two times is the parallel speed-up of `ccperf sweep`.
