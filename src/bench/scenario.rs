@@ -69,6 +69,7 @@ impl BenchmarkScenario {
             byzantine,
             parameters: Default::default(),
             costs: Default::default(),
+            app: Default::default(),
             targets: None,
         }
     }

@@ -13,9 +13,9 @@ pub use builtin::{
     builtin_names, builtin_scenario, builtin_scenario_text, example_names, example_scenario,
 };
 pub use scenario::{
-    ByzantineBehavior, ByzantineSpec, CostModel, CostPreset, CostsSpec, EntryNodes, GossipModel,
-    LatencySpec, LoadSpec, MempoolSpec, NetworkSpec, P2pSpec, PartitionSpec, RegionsSpec, Scenario,
-    Topology, ValidatorsSpec,
+    AppSpec, ByzantineBehavior, ByzantineSpec, CostModel, CostPreset, CostsSpec, EntryNodes,
+    GossipModel, LatencySpec, LoadSpec, MempoolSpec, NetworkSpec, P2pSpec, PartitionSpec,
+    RegionsSpec, Scenario, Topology, ValidatorsSpec,
 };
 pub use settings::{EffectiveSettings, Settings, Source};
 pub use validate::{MAX_DURATION, MAX_TOTAL_POWER, MAX_VALIDATORS, validate};

@@ -37,6 +37,10 @@ pub struct Scenario {
     /// Per-operation processing costs.
     #[serde(default)]
     pub costs: CostsSpec,
+    /// The application's ABCI behaviour: CometBFT's e2e application options (all off by
+    /// default).
+    #[serde(default, skip_serializing_if = "AppSpec::is_off")]
+    pub app: AppSpec,
     /// Success criteria; none means the run only has to be safe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<PerformanceTargets>,
@@ -606,6 +610,52 @@ pub struct ByzantineSpec {
 
 fn default_byzantine_delay() -> Duration {
     Duration::from_secs(1)
+}
+
+/// The application the nodes run, as CometBFT's e2e application (`test/e2e/app/app.go`, the
+/// one its QA testnets ran) is configured by its testnet manifest (`test/e2e/pkg/manifest.go`,
+/// v0.38.0-alpha.2). Every option is off by default; each is named after its manifest key.
+///
+/// A delay is the e2e application's `time.Sleep` inside that ABCI call: the node waits (the
+/// ABCI call is synchronous) but burns no CPU.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSpec {
+    /// `vote_extensions_enable_height` (consensus param `abci.vote_extensions_enable_height`,
+    /// default 0 = off): from this height on every non-nil precommit carries a vote extension
+    /// and its signature (`consensus/state.go`, `signVote` and `addVote`): the signer signs
+    /// twice, every other node verifies the extension's signature too, and the next height's
+    /// PrepareProposal (at the proposer) and ProcessProposal (at every node) verify the
+    /// extension signatures of the last commit again (`verifyAndSum`), carried in the block as
+    /// a transaction holding the extended commit.
+    pub vote_extensions_enable_height: u64,
+    /// `prepare_proposal_delay` (default 0).
+    #[serde(with = "crate::config::duration")]
+    pub prepare_proposal_delay: Duration,
+    /// `process_proposal_delay` (default 0).
+    #[serde(with = "crate::config::duration")]
+    pub process_proposal_delay: Duration,
+    /// `check_tx_delay` (default 0): every CheckTx, rechecks included.
+    #[serde(with = "crate::config::duration")]
+    pub check_tx_delay: Duration,
+    /// `vote_extension_delay` (default 0): ExtendVote, once per extended precommit.
+    #[serde(with = "crate::config::duration")]
+    pub vote_extension_delay: Duration,
+    /// `finalize_block_delay` (default 0).
+    #[serde(with = "crate::config::duration")]
+    pub finalize_block_delay: Duration,
+}
+
+impl AppSpec {
+    /// True when nothing is set (the scenario prints without an `app:` section).
+    pub fn is_off(&self) -> bool {
+        *self == AppSpec::default()
+    }
+
+    /// Whether precommits of `height` carry vote extensions.
+    pub fn extensions_at(&self, height: u64) -> bool {
+        self.vote_extensions_enable_height != 0 && height >= self.vote_extensions_enable_height
+    }
 }
 
 /// Per-operation processing costs of a validator.

@@ -2,7 +2,7 @@
 //! says what is wrong and what is allowed.
 
 use super::{
-    ByzantineSpec, ConfigError, CostsSpec, EntryNodes, GossipModel, LatencySpec, LoadSpec,
+    AppSpec, ByzantineSpec, ConfigError, CostsSpec, EntryNodes, GossipModel, LatencySpec, LoadSpec,
     NetworkSpec, PartitionSpec, RegionsSpec, Scenario, Topology, ValidatorsSpec,
 };
 use crate::params::{OptimizationParameters, PerformanceTargets};
@@ -60,6 +60,7 @@ fn check_scenario(s: &Scenario) -> Checked {
     }
     check_parameters(&s.parameters, s.load.tx_size)?;
     check_costs(&s.costs)?;
+    check_app(&s.app)?;
     if let Some(targets) = &s.targets {
         check_targets(targets)?;
     }
@@ -822,6 +823,28 @@ fn check_costs(costs: &CostsSpec) -> Checked {
                 model.base_memory_mb
             ),
         ));
+    }
+    Ok(())
+}
+
+fn check_app(app: &AppSpec) -> Checked {
+    let delays = [
+        ("prepare_proposal_delay", app.prepare_proposal_delay),
+        ("process_proposal_delay", app.process_proposal_delay),
+        ("check_tx_delay", app.check_tx_delay),
+        ("vote_extension_delay", app.vote_extension_delay),
+        ("finalize_block_delay", app.finalize_block_delay),
+    ];
+    for (name, delay) in delays {
+        if delay > MAX_STEP {
+            return Err(refuse(
+                format!("app.{name}"),
+                format!(
+                    "{} is too long: one ABCI call waits at most 1h",
+                    fmt_duration(delay)
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! Arrivals are Poisson at `transaction_rate`, but they are not events: the mempool is advanced
 //! lazily, to the time a block is built or committed, drawing inter-arrival times as it goes.
 
-use crate::config::CostModel;
+use crate::config::{AppSpec, CostModel};
 use crate::sim::time::saturating_nanos;
 use crate::sim::{SimRng, SimTime};
 use rand::Rng;
@@ -13,6 +13,24 @@ use std::collections::VecDeque;
 pub const MEMPOOL_CAPACITY: usize = 5_000;
 /// Bytes of a block that are not transactions (header, commit, evidence).
 pub const BLOCK_OVERHEAD_BYTES: u32 = 1_024;
+
+/// Bytes one vote takes in an `abci.ExtendedCommitInfo` as the e2e application encodes it:
+/// an `ExtendedVoteInfo` of the validator (20-byte address and a 1-byte power, 26 bytes with
+/// their tags and lengths), the extension (a varint of a number below 128, 1 or 2 bytes, 4
+/// with its tag and length), its 64-byte signature (66) and the block-ID flag (2), in a
+/// `votes` field (2): 99 bytes.
+pub const EXTENDED_VOTE_INFO_BYTES: u32 = 99;
+
+/// Bytes of the transaction the e2e application's PrepareProposal adds to a block when vote
+/// extensions are on (`test/e2e/app/app.go`): `extensionSum=<sum>|<hex of the extended commit>`,
+/// so two hex digits per byte of `extended_votes` votes, after a prefix of at most 34 bytes
+/// (the key, a sum below 2^64 and the separator); nothing without extensions.
+pub fn extension_tx_bytes(extended_votes: u32) -> u32 {
+    match extended_votes {
+        0 => 0,
+        n => 34 + 2 * EXTENDED_VOTE_INFO_BYTES * n,
+    }
+}
 
 /// The shared mempool: pending transactions by arrival time, oldest first.
 #[derive(Debug)]
@@ -194,6 +212,14 @@ pub struct Work {
 }
 
 impl Work {
+    /// This work, then `next` on the same node.
+    pub fn then(self, next: Work) -> Work {
+        Work {
+            elapsed_ns: self.elapsed_ns.saturating_add(next.elapsed_ns),
+            cpu_ns: self.cpu_ns.saturating_add(next.cpu_ns),
+        }
+    }
+
     fn serial(ns: u64) -> Work {
         Work {
             elapsed_ns: ns,
@@ -216,6 +242,12 @@ pub struct Costs {
     check_tx: u64,
     batch_size: u64,
     parallel: bool,
+    /// The application's delays (`app:`), waited, not computed.
+    prepare_proposal_delay: u64,
+    process_proposal_delay: u64,
+    check_tx_delay: u64,
+    vote_extension_delay: u64,
+    finalize_block_delay: u64,
 }
 
 impl Costs {
@@ -234,7 +266,60 @@ impl Costs {
             check_tx: saturating_nanos(model.check_tx),
             batch_size: u64::from(batch_size.max(1)),
             parallel,
+            prepare_proposal_delay: 0,
+            process_proposal_delay: 0,
+            check_tx_delay: 0,
+            vote_extension_delay: 0,
+            finalize_block_delay: 0,
         }
+    }
+
+    /// The same costs with the application's ABCI delays of `app` added where it sleeps.
+    pub fn with_app(mut self, app: &AppSpec) -> Self {
+        self.prepare_proposal_delay = saturating_nanos(app.prepare_proposal_delay);
+        self.process_proposal_delay = saturating_nanos(app.process_proposal_delay);
+        self.check_tx_delay = saturating_nanos(app.check_tx_delay);
+        self.vote_extension_delay = saturating_nanos(app.vote_extension_delay);
+        self.finalize_block_delay = saturating_nanos(app.finalize_block_delay);
+        self
+    }
+
+    /// PrepareProposal at the proposer: the e2e application verifies the extension signature
+    /// of each of the `extended_votes` precommits of the last commit, one after another
+    /// (`verifyAndSum`), then waits `prepare_proposal_delay`.
+    pub fn prepare_proposal(&self, extended_votes: u32) -> Work {
+        let cpu = self.verify_vote * u64::from(extended_votes);
+        Work {
+            elapsed_ns: cpu + self.prepare_proposal_delay,
+            cpu_ns: cpu,
+        }
+    }
+
+    /// ProcessProposal at a node that received a proposal: the e2e application verifies the
+    /// extended commit the block carries, `extended_votes` signatures one after another
+    /// (`verifyExtensionTx` → `verifyAndSum`), then waits `process_proposal_delay`.
+    pub fn process_proposal(&self, extended_votes: u32) -> Work {
+        let cpu = self.verify_vote * u64::from(extended_votes);
+        Work {
+            elapsed_ns: cpu + self.process_proposal_delay,
+            cpu_ns: cpu,
+        }
+    }
+
+    /// ExtendVote and the extension's signature, at a validator sending a non-nil precommit
+    /// with extensions on (`signVote` asks the application, waiting `vote_extension_delay`,
+    /// then signs the vote and the extension).
+    pub fn extend_vote(&self) -> Work {
+        Work {
+            elapsed_ns: self.sign + self.vote_extension_delay,
+            cpu_ns: self.sign,
+        }
+    }
+
+    /// Verifying the extension signature of a received non-nil precommit (`addVote` →
+    /// `VerifyExtension`; the e2e application's VerifyVoteExtension only parses a varint).
+    pub fn verify_extension(&self) -> Work {
+        Work::serial(self.verify_vote)
     }
 
     /// Signing one vote.
@@ -286,12 +371,19 @@ impl Costs {
 
     /// Executing and storing a committed block of `txs` transactions.
     pub fn commit_block(&self, txs: u32) -> Work {
-        Work::serial(self.commit_per_block + self.commit_per_tx * u64::from(txs))
+        let cpu = self.commit_per_block + self.commit_per_tx * u64::from(txs);
+        Work {
+            elapsed_ns: cpu + self.finalize_block_delay,
+            cpu_ns: cpu,
+        }
     }
 
-    /// CheckTx of one transaction.
+    /// CheckTx of one transaction (and the application's `check_tx_delay`).
     pub fn check_tx(&self) -> Work {
-        Work::serial(self.check_tx)
+        Work {
+            elapsed_ns: self.check_tx + self.check_tx_delay,
+            cpu_ns: self.check_tx,
+        }
     }
 
     /// CPU cores of a validator.

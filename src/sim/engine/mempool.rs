@@ -94,13 +94,12 @@ impl Simulation {
 
     /// CheckTx of `new` transactions at `v` from `t`; returns when it is done.
     fn txg_check(&mut self, v: ValidatorIndex, new: u64, t: SimTime) -> SimTime {
-        let per_tx = self.costs.check_tx().elapsed_ns;
-        let ns = per_tx.saturating_mul(new);
+        let per_tx = self.costs.check_tx();
         self.nodes[usize::from(v)].charge(
             t,
             Work {
-                elapsed_ns: ns,
-                cpu_ns: ns,
+                elapsed_ns: per_tx.elapsed_ns.saturating_mul(new),
+                cpu_ns: per_tx.cpu_ns.saturating_mul(new),
             },
         )
     }

@@ -19,7 +19,7 @@ use super::rng::{self, Stream};
 use super::trace::TraceHash;
 use super::{SimRng, SimTime};
 use crate::check::SafetyChecker;
-use crate::config::{ByzantineBehavior, ConfigError, GossipModel, Scenario};
+use crate::config::{AppSpec, ByzantineBehavior, ConfigError, GossipModel, Scenario};
 use crate::consensus::proposer::ProposerSchedule;
 use crate::consensus::state_machine::{Config, ConsensusState, Context, Input, Output};
 use crate::consensus::{
@@ -34,7 +34,7 @@ use crate::report::{
     Summary, target_criteria,
 };
 use crate::sim::time::saturating_nanos;
-use crate::workload::{BlockContent, Costs, Mempool, Work};
+use crate::workload::{BlockContent, Costs, Mempool, Work, extension_tx_bytes};
 use catchup::Decisions;
 use hdrhistogram::Histogram;
 use mempool::MempoolGossip;
@@ -100,6 +100,8 @@ pub struct Simulation {
     blocks: Vec<Block>,
     mempool: Mempool,
     costs: Costs,
+    /// The application's ABCI behaviour (`app:`): vote extensions from which height.
+    app: AppSpec,
     base_memory_mb: u64,
     tx_size: u64,
     checker: SafetyChecker,
@@ -422,7 +424,8 @@ impl Simulation {
         .map_err(|e| err("network", e.0))?;
         let model = scenario.costs.model();
         let params = scenario.parameters.clone();
-        let costs = Costs::new(&model, params.batch_size, params.parallel_verification);
+        let costs = Costs::new(&model, params.batch_size, params.parallel_verification)
+            .with_app(&scenario.app);
         let p2p =
             cometbft.then(|| Box::new(P2pState::new(scenario, n, validator_count, &net, seed)));
         let txg = p2p
@@ -481,6 +484,7 @@ impl Simulation {
             blocks: Vec::new(),
             mempool,
             costs,
+            app: scenario.app.clone(),
             base_memory_mb: model.base_memory_mb,
             tx_size: u64::from(scenario.load.tx_size),
             checker,
@@ -875,7 +879,11 @@ impl Simulation {
                 if node.is_correct() {
                     self.checker.vote_received(vote);
                 }
-                (self.costs.verify_vote(), Input::Vote(vote))
+                let mut work = self.costs.verify_vote();
+                if Self::extended(&self.app, &vote) && vote.validator != to {
+                    work = work.then(self.costs.verify_extension());
+                }
+                (work, Input::Vote(vote))
             }
             Message::Proposal(p) => {
                 node.saw(p.value);
@@ -883,7 +891,12 @@ impl Simulation {
                     .blocks
                     .get(p.value.0 as usize)
                     .map_or(0, |b| b.content.txs);
-                (self.costs.verify_block(txs), Input::Proposal(p))
+                let extended = Self::extended_votes(&self.app, self.validator_count, p.height);
+                let process = self.costs.process_proposal(extended);
+                (
+                    self.costs.verify_block(txs).then(process),
+                    Input::Proposal(p),
+                )
             }
         };
         let done = node.charge(t, work);
@@ -965,9 +978,17 @@ impl Simulation {
                         content
                     }
                 };
+                // With vote extensions, the e2e application's PrepareProposal puts the last
+                // commit's extensions in the block as one transaction.
+                let extended = Self::extended_votes(&self.app, self.validator_count, height);
+                let mut content = content;
+                content.bytes = content.bytes.saturating_add(extension_tx_bytes(extended));
                 let value = self.new_block(height, v, content);
-                let done =
-                    self.nodes[usize::from(v)].charge(t, self.costs.build_block(content.txs));
+                let work = self
+                    .costs
+                    .build_block(content.txs)
+                    .then(self.costs.prepare_proposal(extended));
+                let done = self.nodes[usize::from(v)].charge(t, work);
                 self.inputs.push_back(Input::ProposeValue {
                     height,
                     round,
@@ -1021,6 +1042,25 @@ impl Simulation {
                 round,
                 value,
             } => self.decide(v, height, round, value, t),
+        }
+    }
+
+    /// Whether `vote` carries a vote extension: a non-nil precommit of a height with
+    /// extensions on (`app.vote_extensions_enable_height`).
+    fn extended(app: &AppSpec, vote: &Vote) -> bool {
+        vote.vote_type == VoteType::Precommit
+            && vote.value.is_some()
+            && app.extensions_at(vote.height)
+    }
+
+    /// Extended precommits in the last commit a proposal of `height` carries: with extensions
+    /// on at the previous height, one per validator. The simulated heights gather every
+    /// validator's precommit before the next proposal (`timeout_commit` lets the late ones in,
+    /// as CometBFT's LastCommit does), so this is the validator count.
+    fn extended_votes(app: &AppSpec, validators: usize, height: Height) -> u32 {
+        match height > 1 && app.extensions_at(height - 1) {
+            true => validators as u32,
+            false => 0,
         }
     }
 
@@ -1084,8 +1124,12 @@ impl Simulation {
     fn broadcast(&mut self, v: ValidatorIndex, message: Message, t: SimTime) -> SimTime {
         let behavior = self.nodes[usize::from(v)].behavior;
         let mut t = t;
-        if let Message::Vote(_) = message {
-            t = self.nodes[usize::from(v)].charge(t, self.costs.sign_vote());
+        if let Message::Vote(vote) = message {
+            let mut work = self.costs.sign_vote();
+            if Self::extended(&self.app, &vote) {
+                work = work.then(self.costs.extend_vote());
+            }
+            t = self.nodes[usize::from(v)].charge(t, work);
         }
         let size = self.message_size(&message);
         self.nodes[usize::from(v)].disk_bytes += u64::from(size); // WAL
@@ -1181,12 +1225,12 @@ impl Simulation {
                 let front = block.map_or(0, |b| b.content.first_tx + u64::from(b.content.txs));
                 let front = front.max(self.mempool.front_seq());
                 let left = self.txg.as_ref().map_or(0, |g| g.held(v, front));
-                let recheck = self.costs.check_tx().elapsed_ns.saturating_mul(left);
+                let per_tx = self.costs.check_tx();
                 node.charge(
                     done,
                     Work {
-                        elapsed_ns: recheck,
-                        cpu_ns: recheck,
+                        elapsed_ns: per_tx.elapsed_ns.saturating_mul(left),
+                        cpu_ns: per_tx.cpu_ns.saturating_mul(left),
                     },
                 )
             }
