@@ -39,6 +39,7 @@
 //! (the entry nodes' `mempool.size` bounds the network), and blocksync (a node further behind
 //! than the kept decisions does not catch up).
 
+pub mod batches;
 pub mod conn;
 pub mod mempool;
 pub mod peers;
@@ -94,7 +95,13 @@ impl Bits {
 
     /// The members of `self` that are not in `other`, ascending, appended to `out`.
     pub fn missing_from(&self, other: &Bits, out: &mut Vec<u16>) {
-        for (i, (&a, &b)) in self.0.iter().zip(other.0.iter()).enumerate() {
+        self.missing_from_words(&other.0, out);
+    }
+
+    /// The members of `self` that are not in the set whose words are `other`, ascending,
+    /// appended to `out`.
+    pub fn missing_from_words(&self, other: &[u64], out: &mut Vec<u16>) {
+        for (i, (&a, &b)) in self.0.iter().zip(other.iter()).enumerate() {
             let mut w = a & !b;
             while w != 0 {
                 let bit = w.trailing_zeros() as usize;
@@ -390,6 +397,26 @@ impl NodeBook {
         true
     }
 
+    /// File `vote` (of any height) arriving at `t`: stored when its slot is free (as `store`),
+    /// else said whether the slot holds this very vote. One lookup where `store` then `held`
+    /// took two: a node receives most votes several times.
+    pub fn file(&mut self, vote: Vote, t: SimTime) -> Filed {
+        let (k, i) = (type_index(vote.vote_type), usize::from(vote.validator));
+        if vote.height != self.height || i >= self.validators {
+            return Filed::Other;
+        }
+        let round = self.round_mut(vote.round);
+        match round.value(k, i) {
+            Some(value) if value == vote.value => Filed::Held,
+            Some(_) => Filed::Other,
+            None => {
+                round.store(k, i, vote.value);
+                self.arrivals.push((t, vote.round, k as u8, vote.validator));
+                Filed::New
+            }
+        }
+    }
+
     /// The proposal kept for `round`.
     pub fn proposal(&self, round: Round) -> Option<Proposal> {
         self.proposals
@@ -461,14 +488,26 @@ impl NodeBook {
     }
 }
 
+/// What `NodeBook::file` did with a vote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filed {
+    /// Stored: its slot was free.
+    New,
+    /// Its slot holds this very vote.
+    Held,
+    /// Not stored: another height, an unknown signer, or its slot holds another value.
+    Other,
+}
+
 /// What a node knows of one peer, per direction of their connection (CometBFT's `PeerState`
 /// as the sending side keeps it).
 #[derive(Clone, Debug, Default)]
 pub struct PeerKnowledge {
     /// The height the sets below are about.
     pub height: Height,
-    /// Votes the peer is known to have, by round: `[prevotes, precommits]`.
-    pub votes: Vec<[Bits; 2]>,
+    /// Votes the peer is known to have: for each round from 0, the words of the prevote set
+    /// then of the precommit set, one buffer kept across heights (cleared, not freed).
+    votes: Vec<u64>,
     /// Rounds whose proposal was exchanged on this connection.
     pub proposals: Vec<Round>,
     /// Blocks whose header the peer knows, with the parts exchanged on this connection.
@@ -496,20 +535,33 @@ impl PeerKnowledge {
         }
     }
 
-    /// The known-vote sets of `round`, created on first use.
-    pub fn votes_mut(&mut self, round: Round, validators: usize) -> &mut [Bits; 2] {
-        let r = round as usize;
-        while self.votes.len() <= r {
-            self.votes
-                .push([Bits::new(validators), Bits::new(validators)]);
+    /// The words of the set of votes of `round` and type index `kind` the peer is known to
+    /// have, among `validators` validators; created (with the rounds before) on first use.
+    pub fn votes_mut(&mut self, round: Round, kind: usize, validators: usize) -> &mut [u64] {
+        let words = validators.div_ceil(64);
+        let start = (round as usize * 2 + kind) * words;
+        if self.votes.len() < start + words {
+            self.votes.resize((round as usize + 1) * 2 * words, 0);
         }
-        &mut self.votes[r]
+        &mut self.votes[start..start + words]
+    }
+
+    /// Mark that the peer has vote `validator` of `round` and type index `kind`.
+    pub fn knows(&mut self, round: Round, kind: usize, validator: u16, validators: usize) {
+        let i = usize::from(validator);
+        if let Some(w) = self.votes_mut(round, kind, validators).get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
     }
 
     /// Mark that the peer has `vote`.
     pub fn knows_vote(&mut self, vote: &Vote, validators: usize) {
-        let k = type_index(vote.vote_type);
-        self.votes_mut(vote.round, validators)[k].set(usize::from(vote.validator));
+        self.knows(
+            vote.round,
+            type_index(vote.vote_type),
+            vote.validator,
+            validators,
+        );
     }
 
     /// Mark that the peer knows the header of `value` (a proposal of it was exchanged).

@@ -620,7 +620,7 @@ impl Simulation {
                 self.trace.mix(t.as_nanos() ^ (u64::from(to) << 48));
                 let votes_json = match envelope {
                     Envelope::Votes { batch, .. } if self.event_log.is_some() => {
-                        serde_json::to_string(self.p2p_batch(batch)).unwrap_or_default()
+                        serde_json::to_string(&self.p2p_batch(batch)).unwrap_or_default()
                     }
                     _ => String::new(),
                 };

@@ -3,9 +3,10 @@
 //! each peer what it lacks, and deliveries over rate-limited connections.
 
 use super::*;
+use crate::p2p::batches::VoteBatches;
 use crate::p2p::conn::{ConnParams, Link, next_tick};
 use crate::p2p::peers::PeerGraph;
-use crate::p2p::{NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count, type_index};
+use crate::p2p::{Filed, NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count, type_index};
 
 /// CometBFT's `consensus.peer_query_maj23_sleep_duration` (default 2s): how often a node
 /// queries each peer with VoteSetMaj23, nanoseconds.
@@ -30,9 +31,8 @@ pub(super) struct P2pState {
     /// Nodes clients submit to.
     pub(super) entries: Vec<u16>,
     scratch: Vec<u16>,
-    /// Votes of each batch on its way (`Envelope::Votes`), and the free batches.
-    batches: Vec<Vec<Vote>>,
-    free_batches: Vec<u32>,
+    /// Votes of each batch on its way (`Envelope::Votes`).
+    batches: VoteBatches,
     /// Scratch: what one wake-up sends one peer.
     sends: Vec<Envelope>,
 }
@@ -97,8 +97,7 @@ impl P2pState {
             rng,
             entries,
             scratch: Vec::new(),
-            batches: Vec::new(),
-            free_batches: Vec::new(),
+            batches: VoteBatches::default(),
             sends: Vec::new(),
         }
     }
@@ -298,18 +297,14 @@ impl Simulation {
                     if at.as_nanos() > heard_by {
                         break;
                     }
-                    k.votes_mut(round, validators)[usize::from(kind)].set(usize::from(validator));
+                    k.knows(round, usize::from(kind), validator, validators);
                     k.has_vote_cursor += 1;
                 }
             }
         }
-        // Reused buffers: what this peer gets, and a vote batch (returned if left empty).
+        // Reused buffers: what this peer gets, and a vote batch (dropped if left empty).
         let mut sends = std::mem::take(&mut p2p.sends);
-        let batch = p2p.free_batches.pop().unwrap_or_else(|| {
-            p2p.batches.push(Vec::new());
-            p2p.batches.len() as u32 - 1
-        });
-        let mut votes = std::mem::take(&mut p2p.batches[batch as usize]);
+        let batch = p2p.batches.begin(p2p.books[vi].height);
         // The data routine: the proposal of the peer's round, then the parts it lacks.
         let book = &p2p.books[vi];
         let k = &mut p2p.knowledge[c as usize];
@@ -361,14 +356,15 @@ impl Simulation {
                 let Some(held) = book.round(round) else {
                     continue;
                 };
-                let known = k.votes_mut(round, validators);
                 for &kind in kinds {
+                    let known = k.votes_mut(round, kind, validators);
                     p2p.scratch.clear();
-                    held.have[kind].missing_from(&known[kind], &mut p2p.scratch);
+                    held.have[kind].missing_from_words(known, &mut p2p.scratch);
                     for &validator in &p2p.scratch {
-                        known[kind].set(usize::from(validator));
-                        if let Some(value) = held.value(kind, usize::from(validator)) {
-                            votes.push(Vote {
+                        let i = usize::from(validator);
+                        known[i / 64] |= 1 << (i % 64);
+                        if let Some(value) = held.value(kind, i) {
+                            p2p.batches.push(Vote {
                                 height: book.height,
                                 round,
                                 vote_type: [VoteType::Prevote, VoteType::Precommit][kind],
@@ -412,19 +408,15 @@ impl Simulation {
                                 && !k.maj23_sent.contains(&vote)
                             {
                                 k.maj23_sent.push(vote);
-                                votes.push(vote);
+                                p2p.batches.push(vote);
                             }
                         }
                     }
                 }
             }
         }
-        let any_votes = !votes.is_empty();
-        p2p.batches[batch as usize] = votes;
-        if any_votes {
+        if p2p.batches.finish(batch) {
             sends.push(Envelope::Votes { batch, conn: c });
-        } else {
-            p2p.free_batches.push(batch);
         }
         for &envelope in &sends {
             self.p2p_send(c, envelope, t);
@@ -434,11 +426,10 @@ impl Simulation {
     }
 
     /// The votes of batch `batch`.
-    pub(super) fn p2p_batch(&self, batch: u32) -> &[Vote] {
+    pub(super) fn p2p_batch(&self, batch: u32) -> Vec<Vote> {
         self.p2p
             .as_ref()
-            .and_then(|p2p| p2p.batches.get(batch as usize))
-            .map_or(&[], Vec::as_slice)
+            .map_or(Vec::new(), |p2p| p2p.batches.votes(batch).collect())
     }
 
     /// A peer on `c` is at `height`, which `v` has decided: send the commit (its precommits,
@@ -503,9 +494,7 @@ impl Simulation {
     /// Forget an envelope that will never arrive.
     fn p2p_drop(&mut self, envelope: Envelope) {
         if let Envelope::Votes { batch, .. } = envelope {
-            let p2p = self.p2p();
-            p2p.batches[batch as usize].clear();
-            p2p.free_batches.push(batch);
+            self.p2p().batches.release(batch);
         }
     }
 
@@ -515,14 +504,14 @@ impl Simulation {
         self.nodes[usize::from(to)].bytes_in += u64::from(size);
         match envelope {
             Envelope::Votes { batch, conn } => {
-                let mut votes = std::mem::take(&mut self.p2p().batches[batch as usize]);
-                for vote in votes.drain(..) {
+                // Read vote by vote: delivering one can reach consensus, never a new batch.
+                let mut i = 0;
+                while let Some(vote) = self.p2p().batches.vote(batch, i) {
                     self.trace.mix(message_word(&Message::Vote(vote)));
                     self.p2p_deliver_vote(to, vote, conn, t);
+                    i += 1;
                 }
-                let p2p = self.p2p();
-                p2p.batches[batch as usize] = votes;
-                p2p.free_batches.push(batch);
+                self.p2p().batches.release(batch);
             }
             Envelope::Relay {
                 message: Message::Vote(vote),
@@ -615,11 +604,17 @@ impl Simulation {
         if vote.height > height {
             // A vote of a later height: consensus buffers it.
             self.consume(to, Message::Vote(vote), t);
-        } else if vote.height == height && book.store(vote, t) {
+            return;
+        }
+        if vote.height < height {
+            return;
+        }
+        let filed = book.file(vote, t);
+        if filed == Filed::New {
             self.nodes[usize::from(to)].disk_bytes += u64::from(size); // WAL
             self.consume(to, Message::Vote(vote), t);
             self.p2p_schedule_wake(to, t);
-        } else if vote.height == height && book.held(&vote) != Some(vote) {
+        } else if filed == Filed::Other {
             // A conflicting vote: not relayed by the votes routine (HasVote marks the slot),
             // evidence for consensus, which counts it toward its value; kept so that
             // VoteSetMaj23 can pass it on.
@@ -661,7 +656,9 @@ impl Simulation {
                 message: Message::Proposal(_),
                 ..
             } => PROPOSAL_OVERHEAD_BYTES,
-            Envelope::Votes { batch, .. } => VOTE_BYTES * self.p2p_batch(*batch).len() as u32,
+            Envelope::Votes { batch, .. } => {
+                VOTE_BYTES * self.p2p.as_ref().map_or(0, |p2p| p2p.batches.len(*batch)) as u32
+            }
             Envelope::Part { value, index, .. } => part_bytes(
                 self.blocks
                     .get(value.0 as usize)
