@@ -1,5 +1,5 @@
-//! The sweep page's plots: error bars with the 95 % interval (Student's t) over the seeds of a
-//! grid point, where a point has several seeds.
+//! The sweep page's plots: points in the sweep file's order, and error bars with the 95 %
+//! interval (Student's t) over the seeds of a grid point, where a point has several seeds.
 
 mod support;
 
@@ -159,4 +159,51 @@ fn height_durations_are_counted_in_logarithmic_bins_with_round_labels() {
     assert_eq!(bars[7], "5–7: 2");
     assert_eq!(bars[13], "50–70: 1");
     assert!(!histogram.contains("0000000"), "labels are round");
+}
+
+/// The `<title>` texts of a chart's point markers, in drawing (left to right) order.
+fn point_tips(chart: &str) -> Vec<&str> {
+    chart
+        .split(r#"class="point""#)
+        .skip(1)
+        .filter_map(|p| p.split("<title>").nth(1)?.split("</title>").next())
+        .collect()
+}
+
+#[test]
+fn sweep_charts_and_table_keep_the_order_of_the_sweep_file() {
+    // A sweep file listing `timeout_propose: [500ms, 100ms, 300ms]`: points 0, 1, 2 in that
+    // order, throughput 100, 200, 300.
+    let records: Vec<SweepRecord> = ["500ms", "100ms", "300ms"]
+        .iter()
+        .enumerate()
+        .map(|(p, t)| {
+            let tps = 100.0 * (p as f64 + 1.0);
+            record(p, p, 0, "parameters.timeout_propose", t, tps)
+        })
+        .collect();
+    let page = html::render_sweep(&records);
+    let throughput = chart(&page, "Throughput vs parameters.timeout_propose");
+    assert_eq!(
+        point_tips(throughput),
+        [
+            "Throughput, parameters.timeout_propose = 500ms: 100",
+            "Throughput, parameters.timeout_propose = 100ms: 200",
+            "Throughput, parameters.timeout_propose = 300ms: 300",
+        ]
+    );
+    // The x axis labels, left to right, are the file's values.
+    let labels: Vec<usize> = ["500ms", "100ms", "300ms"]
+        .iter()
+        .map(|v| throughput.find(&format!(">{v}</text>")).expect("label"))
+        .collect();
+    assert!(labels[0] < labels[1] && labels[1] < labels[2], "{labels:?}");
+    // The summary lists the values, and the table its rows, in the same order.
+    assert!(page.contains("<td>500ms, 100ms, 300ms</td>"), "summary");
+    let table = &page[page.find("<h2>All points</h2>").expect("table")..];
+    let rows: Vec<usize> = ["<td>500ms</td>", "<td>100ms</td>", "<td>300ms</td>"]
+        .iter()
+        .map(|cell| table.find(cell).expect("row"))
+        .collect();
+    assert!(rows[0] < rows[1] && rows[1] < rows[2], "{rows:?}");
 }

@@ -4,7 +4,6 @@
 
 use super::svg::{self, BarChart, Bin, Heatmap, Histogram, LineChart, ScatterChart, escape};
 use crate::bench::stats::Interval;
-use crate::config::duration;
 use crate::report::RunReport;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -816,7 +815,7 @@ struct PointSummary {
     violated_seeds: Vec<u64>,
 }
 
-/// A swept key and its distinct values, in order (numbers and durations numerically).
+/// A swept key and its distinct values, in the sweep file's order.
 #[derive(Clone, Debug)]
 struct SweptKey {
     name: String,
@@ -857,60 +856,24 @@ fn summarise_points(records: &[SweepRecord]) -> Vec<PointSummary> {
         .collect()
 }
 
+/// Every swept key with its values in the sweep file's order: the order they first appear
+/// in when the points are taken in point order (the grid lists each key's values as written,
+/// so this is the file's order whatever the values are; a chart of `[500ms, 100ms, 300ms]`
+/// plots them so, not sorted by size).
 fn swept_keys(points: &[PointSummary]) -> Vec<SweptKey> {
-    let mut keys: BTreeMap<String, Vec<(ValueOrder, String)>> = BTreeMap::new();
+    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in points {
         for (k, v) in &p.values {
             let label = value_label(v);
             let values = keys.entry(k.clone()).or_default();
-            if !values.iter().any(|(_, l)| *l == label) {
-                values.push((ValueOrder::of(v), label));
+            if !values.contains(&label) {
+                values.push(label);
             }
         }
     }
     keys.into_iter()
-        .map(|(name, mut values)| {
-            values.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            SweptKey {
-                name,
-                values: values.into_iter().map(|(_, l)| l).collect(),
-            }
-        })
+        .map(|(name, values)| SweptKey { name, values })
         .collect()
-}
-
-/// How a swept value sorts: numbers, booleans and durations by magnitude, then text.
-#[derive(Clone, Debug, PartialEq)]
-enum ValueOrder {
-    Number(f64),
-    Text(String),
-}
-
-impl ValueOrder {
-    fn of(v: &Value) -> ValueOrder {
-        match v {
-            Value::Number(n) => ValueOrder::Number(n.as_f64().unwrap_or(0.0)),
-            Value::Bool(b) => ValueOrder::Number(if *b { 1.0 } else { 0.0 }),
-            Value::String(s) => match duration::parse(s) {
-                Ok(d) => ValueOrder::Number(d.as_secs_f64()),
-                Err(_) => match s.trim().parse::<f64>() {
-                    Ok(x) if x.is_finite() => ValueOrder::Number(x),
-                    _ => ValueOrder::Text(s.clone()),
-                },
-            },
-            other => ValueOrder::Text(other.to_string()),
-        }
-    }
-
-    fn cmp(&self, other: &ValueOrder) -> std::cmp::Ordering {
-        use std::cmp::Ordering;
-        match (self, other) {
-            (ValueOrder::Number(a), ValueOrder::Number(b)) => a.total_cmp(b),
-            (ValueOrder::Number(_), ValueOrder::Text(_)) => Ordering::Less,
-            (ValueOrder::Text(_), ValueOrder::Number(_)) => Ordering::Greater,
-            (ValueOrder::Text(a), ValueOrder::Text(b)) => a.cmp(b),
-        }
-    }
 }
 
 fn value_label(v: &Value) -> String {
@@ -1088,19 +1051,9 @@ fn points_table(points: &[PointSummary], keys: &[SweptKey]) -> String {
         );
     }
     s.push_str("<th>safety (all seeds)</th></tr></thead>\n<tbody>\n");
-    // Rows in the order of the swept values (durations and numbers by size), then by point.
-    let rank = |p: &PointSummary| -> Vec<usize> {
-        keys.iter()
-            .map(|k| {
-                label_of(p, &k.name)
-                    .and_then(|v| k.values.iter().position(|x| *x == v))
-                    .unwrap_or(usize::MAX)
-            })
-            .chain([p.point])
-            .collect()
-    };
+    // Rows in point order: the sweep's own order (first key slowest, values as written).
     let mut ordered: Vec<&PointSummary> = points.iter().collect();
-    ordered.sort_by_cached_key(|p| rank(p));
+    ordered.sort_by_key(|p| p.point);
     for p in ordered {
         let _ = write!(s, "<tr><td class=\"num\">{}</td>", p.point);
         for key in keys {
@@ -1157,19 +1110,6 @@ fn cut_list(items: &[u64], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_sort_by_length_not_by_text() {
-        let mut values = [
-            (ValueOrder::of(&Value::from("1s")), "1s"),
-            (ValueOrder::of(&Value::from("500ms")), "500ms"),
-            (ValueOrder::of(&Value::from("2s")), "2s"),
-            (ValueOrder::of(&Value::from("abc")), "abc"),
-        ];
-        values.sort_by(|a, b| a.0.cmp(&b.0));
-        let order: Vec<&str> = values.iter().map(|v| v.1).collect();
-        assert_eq!(order, vec!["500ms", "1s", "2s", "abc"]);
-    }
 
     #[test]
     fn empty_and_non_json_inputs_are_told_apart() {
