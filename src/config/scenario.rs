@@ -501,8 +501,22 @@ impl Default for NetworkSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoadSpec {
-    /// Poisson arrival rate, transactions per second; 0 gives empty blocks.
+    /// Arrival rate, transactions per second; 0 gives empty blocks.
     pub transaction_rate: f64,
+    /// How the clients send (absent: Poisson arrivals at `transaction_rate`). Set, it is the
+    /// `--send-period` of CometBFT's load runner (`test/loadtime/cmd/load`, built on
+    /// informalsystems/tm-load-test, default 1 s, as the QA runs used it): every period, from
+    /// one period after the start (Go's `time.NewTicker`), one batch of
+    /// `transaction_rate × send_period` transactions sent back to back
+    /// (`Transactor.sendTransactions`); none at or after the run's end, where the load
+    /// runner's time limit fires with the last tick (so a 90 s run gets 89 batches, as
+    /// CometBFT's QA counts 89 s of load in 90).
+    #[serde(
+        default,
+        with = "crate::config::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub send_period: Option<Duration>,
     /// Size of one transaction in bytes.
     pub tx_size: u32,
     /// The nodes clients submit transactions to (with `gossip: cometbft`): a count, drawn from
@@ -553,6 +567,7 @@ impl Default for LoadSpec {
         LoadSpec {
             transaction_rate: 100.0,
             tx_size: 250,
+            send_period: None,
             entry_nodes: EntryNodes::default(),
             mempool: MempoolSpec::default(),
         }

@@ -631,6 +631,18 @@ fn check_load(load: &LoadSpec) -> Checked {
             ),
         ));
     }
+    if let Some(period) = load.send_period
+        && (period.is_zero() || period > MAX_STEP)
+    {
+        return Err(refuse(
+            "load.send_period",
+            format!(
+                "{}: the load runner sends a batch every period, from 1ns to 1h \
+                 (CometBFT's load runner: 1s)",
+                fmt_duration(period)
+            ),
+        ));
+    }
     if load.tx_size == 0 {
         return Err(refuse(
             "load.tx_size",

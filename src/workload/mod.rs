@@ -8,6 +8,7 @@ use crate::sim::time::saturating_nanos;
 use crate::sim::{SimRng, SimTime};
 use rand::Rng;
 use std::collections::VecDeque;
+use std::time::Duration;
 
 /// CometBFT's default mempool capacity (`mempool.size`): arrivals beyond it are dropped.
 pub const MEMPOOL_CAPACITY: usize = 5_000;
@@ -38,6 +39,8 @@ pub struct Mempool {
     rate: f64,
     tx_size: u32,
     rng: SimRng,
+    /// Batched arrivals (`load.send_period`), or `None` for Poisson ones.
+    batches: Option<Batches>,
     /// Transactions it holds at most (`mempool.size`); arrivals beyond are dropped.
     capacity: usize,
     next_arrival: SimTime,
@@ -46,6 +49,15 @@ pub struct Mempool {
     front_seq: u64,
     dropped: u64,
     peak_bytes: u64,
+}
+
+/// Arrivals in batches, as CometBFT's load runner sends them (`load.send_period`).
+#[derive(Clone, Copy, Debug)]
+struct Batches {
+    period_ns: u64,
+    size: u64,
+    /// No batch at or after this (the run's end).
+    stop: SimTime,
 }
 
 /// The transactions a proposed block carries: a run of the mempool from `first_tx`.
@@ -69,6 +81,7 @@ impl Mempool {
             rate,
             tx_size,
             rng,
+            batches: None,
             capacity,
             next_arrival,
             pending: VecDeque::new(),
@@ -78,8 +91,52 @@ impl Mempool {
         }
     }
 
+    /// The same mempool fed in batches instead: every `period` from one period on, until
+    /// before `stop`, `round(rate × period)` transactions arriving at the same instant (CometBFT's
+    /// load runner sending a batch back to back; the entry node's CheckTx then takes them one
+    /// after another). No random draws.
+    pub fn with_batches(mut self, period: Duration, stop: SimTime) -> Self {
+        let period_ns = saturating_nanos(period).max(1);
+        let size = (self.rate * period_ns as f64 / 1e9).round();
+        let size = if size.is_finite() && size > 0.0 {
+            size as u64
+        } else {
+            0
+        };
+        self.next_arrival = match size {
+            0 => SimTime::MAX,
+            _ => SimTime::ZERO.plus_nanos(period_ns),
+        };
+        if self.next_arrival >= stop {
+            self.next_arrival = SimTime::MAX;
+        }
+        self.batches = Some(Batches {
+            period_ns,
+            size,
+            stop,
+        });
+        self
+    }
+
     /// Add every arrival up to and including `now`.
     pub fn advance_to(&mut self, now: SimTime) {
+        if let Some(b) = self.batches {
+            while self.next_arrival <= now {
+                let room = self.capacity.saturating_sub(self.pending.len()) as u64;
+                let admitted = b.size.min(room);
+                self.pending
+                    .extend(std::iter::repeat_n(self.next_arrival, admitted as usize));
+                self.dropped += b.size - admitted;
+                self.next_arrival = self.next_arrival.plus_nanos(b.period_ns);
+                if self.next_arrival >= b.stop {
+                    self.next_arrival = SimTime::MAX;
+                }
+            }
+            self.peak_bytes = self
+                .peak_bytes
+                .max(self.pending.len() as u64 * u64::from(self.tx_size));
+            return;
+        }
         while self.next_arrival <= now {
             if self.pending.len() < self.capacity {
                 self.pending.push_back(self.next_arrival);
@@ -396,7 +453,6 @@ impl Costs {
 mod tests {
     use super::*;
     use crate::sim::{Stream, rng};
-    use std::time::Duration;
 
     #[test]
     fn poisson_arrivals_average_the_rate() {

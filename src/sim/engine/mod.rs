@@ -121,6 +121,13 @@ pub struct Simulation {
     inputs: VecDeque<Input>,
     outputs: Vec<Output>,
     tx_latency: Histogram<u64>,
+    /// Latency as CometBFT's QA measures it (`test/loadtime/report`): arrival to the timestamp of
+    /// the next block, BFT time, the power-weighted median of the precommit times of the height
+    /// that committed the transaction (`types.MedianTime` of the next block's LastCommit).
+    tx_latency_bft: Histogram<u64>,
+    /// When each correct validator signed its precommit: (height, round, time, power), for the
+    /// heights not yet committed.
+    precommit_times: Vec<(Height, Round, SimTime, u64)>,
     transactions_committed: u64,
 }
 
@@ -447,6 +454,10 @@ impl Simulation {
             mempool_capacity,
             rng::stream(seed, Stream::Workload),
         );
+        let mempool = match scenario.load.send_period {
+            Some(period) => mempool.with_batches(period, SimTime::from_duration(scenario.duration)),
+            None => mempool,
+        };
         let tx_latency = Histogram::new_with_bounds(1, 1_000_000_000_000_000, 3)
             .map_err(|e| err("load", format!("latency histogram: {e}")))?;
         let observer = Observer::new(
@@ -498,7 +509,9 @@ impl Simulation {
             now: SimTime::ZERO,
             inputs: VecDeque::new(),
             outputs: Vec::new(),
-            tx_latency,
+            tx_latency: tx_latency.clone(),
+            tx_latency_bft: tx_latency,
+            precommit_times: Vec::new(),
             transactions_committed: 0,
         })
     }
@@ -1064,6 +1077,30 @@ impl Simulation {
         }
     }
 
+    /// BFT time of the block after `height`'s (`types.MedianTime`, `weightedMedian`): the
+    /// earliest precommit time of round `round` by which half the total power had signed. The
+    /// next block's LastCommit is taken to hold every validator's precommit (`timeout_commit`
+    /// lets the late ones in); at the first commit at least two thirds have signed, so the half
+    /// is among them. `None` when no correct validator's precommits reach it (Byzantine ones
+    /// are not timed).
+    fn bft_time(&self, height: Height, round: Round) -> Option<SimTime> {
+        let mut times: Vec<(SimTime, u64)> = self
+            .precommit_times
+            .iter()
+            .filter(|&&(h, r, ..)| h == height && r == round)
+            .map(|&(_, _, t, power)| (t, power))
+            .collect();
+        times.sort_unstable();
+        let mut median = self.validators.total_power() / 2;
+        for (t, power) in times {
+            if median <= power {
+                return Some(t);
+            }
+            median -= power;
+        }
+        None
+    }
+
     fn new_block(
         &mut self,
         height: Height,
@@ -1130,6 +1167,11 @@ impl Simulation {
                 work = work.then(self.costs.extend_vote());
             }
             t = self.nodes[usize::from(v)].charge(t, work);
+            if vote.vote_type == VoteType::Precommit && behavior.is_none() {
+                let power = self.validators.power(v);
+                self.precommit_times
+                    .push((vote.height, vote.round, t, power));
+            }
         }
         let size = self.message_size(&message);
         self.nodes[usize::from(v)].disk_bytes += u64::from(size); // WAL
@@ -1248,12 +1290,16 @@ impl Simulation {
         if let Some(block) = block
             && first_at_height
         {
+            let bft_time = self.bft_time(height, round).unwrap_or(done);
             let (hist, observer) = (&mut self.tx_latency, &mut self.observer);
+            let bft = &mut self.tx_latency_bft;
             let committed = self.mempool.commit(block.content, |arrival| {
                 let latency = done.nanos_since(arrival).max(1);
                 let _ = hist.record(latency);
+                let _ = bft.record(bft_time.nanos_since(arrival).max(1));
                 observer.transaction_committed(latency);
             });
+            self.precommit_times.retain(|&(h, ..)| h > height);
             self.transactions_committed += u64::from(committed);
         }
         if v == self.observer.index {
@@ -1306,6 +1352,13 @@ impl Simulation {
     /// nanoseconds (the histogram the report's percentiles come from).
     pub fn transaction_latencies(&self) -> &Histogram<u64> {
         &self.tx_latency
+    }
+
+    /// Latency of every committed transaction so far as CometBFT's QA reports it: arrival to
+    /// the BFT time of the next block (the weighted median of the committing height's
+    /// precommit times), in nanoseconds.
+    pub fn transaction_latencies_bft_time(&self) -> &Histogram<u64> {
+        &self.tx_latency_bft
     }
 
     /// Transactions waiting in the mempool now (arrivals are added when a block is built).
