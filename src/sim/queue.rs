@@ -183,17 +183,32 @@ impl EventQueue {
 
     /// The earliest event, if any.
     pub fn pop(&mut self) -> Option<(SimTime, Event)> {
+        self.pop_until(SimTime(u64::MAX))
+    }
+
+    /// The earliest event if it is due at or before `limit` (it stays queued otherwise): one
+    /// look at the queue where [`Self::peek_time`] then [`Self::pop`] took two.
+    pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, Event)> {
         if self.current().is_empty() && self.late.is_empty() {
             if self.len == 0 {
                 return None;
             }
             self.advance();
         }
-        let late_first = match (self.current().last(), self.late.peek()) {
-            (Some(early), Some(late)) => late.time() < early.time,
+        let (early, late) = (self.current().last().map(|p| p.time), self.late.peek());
+        let late_first = match (early, late) {
+            (Some(early), Some(late)) => late.time() < early,
             (None, _) => true,
             (Some(_), None) => false,
         };
+        let due = if late_first {
+            late.map(Far::time)
+        } else {
+            early
+        };
+        if due? > limit.0 {
+            return None;
+        }
         let next = if late_first {
             self.late.pop().map(|far| (far.time(), far.event))
         } else {
@@ -446,6 +461,43 @@ mod tests {
                 (SimTime(30), deliver(3)),
             ]
         );
+    }
+
+    /// `pop_until` takes exactly the events due by its limit, in order, leaves the rest queued
+    /// (also after it had to move to a later bucket or past the ring to look), and what is
+    /// pushed after it looked still comes out in `(time, sequence)` order.
+    #[test]
+    fn pop_until_stops_at_the_limit_and_keeps_later_events() {
+        let ring_ns = (BUCKETS as u64) << BUCKET_SHIFT;
+        let mut q = EventQueue::new();
+        for (time, to) in [(5, 1), (5, 2), (ring_ns * 3, 3), (40_000, 4)] {
+            q.push(SimTime(time), deliver(to));
+        }
+        assert_eq!(q.pop_until(SimTime(4)), None);
+        assert_eq!(q.pop_until(SimTime(5)), Some((SimTime(5), deliver(1))));
+        assert_eq!(q.pop_until(SimTime(5)), Some((SimTime(5), deliver(2))));
+        // The next is in a later bucket: looking moves there but takes nothing.
+        assert_eq!(q.pop_until(SimTime(39_999)), None);
+        assert_eq!(q.len(), 2);
+        q.push(SimTime(6), deliver(5));
+        q.push(SimTime(40_000), deliver(6));
+        assert_eq!(q.peek_time(), Some(SimTime(6)));
+        assert_eq!(q.pop_until(SimTime(40_000)), Some((SimTime(6), deliver(5))));
+        assert_eq!(
+            q.pop_until(SimTime(40_000)),
+            Some((SimTime(40_000), deliver(4)))
+        );
+        assert_eq!(
+            q.pop_until(SimTime(40_000)),
+            Some((SimTime(40_000), deliver(6)))
+        );
+        // Beyond the ring: looking pulls it in, a limit short of it still takes nothing.
+        assert_eq!(q.pop_until(SimTime(ring_ns * 3 - 1)), None);
+        assert_eq!(
+            q.pop_until(SimTime(u64::MAX)),
+            Some((SimTime(ring_ns * 3), deliver(3)))
+        );
+        assert!(q.is_empty() && q.pop_until(SimTime(u64::MAX)).is_none());
     }
 
     #[test]

@@ -616,13 +616,7 @@ impl Simulation {
 
     /// Process the next event; false when the run is over.
     pub fn step(&mut self) -> bool {
-        let Some(next) = self.queue.peek_time() else {
-            return false;
-        };
-        if next > self.end {
-            return false;
-        }
-        let Some((t, event)) = self.queue.pop() else {
+        let Some((t, event)) = self.queue.pop_until(self.end) else {
             return false;
         };
         self.now = t;
