@@ -585,3 +585,140 @@ fn idle_connections_are_capped_and_closed() -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Serves `scenario` at 1000 x real time with `--config config` until the run has finished,
+/// and returns its final exposition.
+fn serve_to_the_end(scenario: &str, config: &str) -> Result<String, String> {
+    let (_server, address) = serve(&[
+        scenario,
+        "--listen",
+        "127.0.0.1:0",
+        "--speed",
+        "1000",
+        "--config",
+        config,
+    ])?;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        let (_, _, index) = get(address, "/")?;
+        if index.contains("run finished") {
+            return Ok(get(address, "/metrics")?.2);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{scenario} did not finish within 20 s"))
+}
+
+/// The `ccperf_alerts_active` samples of an exposition, by severity.
+fn alerts_active(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("ccperf_alerts_active{"))
+        .filter_map(|rest| {
+            let (labels, value) = rest.rsplit_once("} ")?;
+            let severity = labels.split("severity=\"").nth(1)?.split('"').next()?;
+            Some((severity.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn serve_publishes_firing_alerts_only_when_alerts_enabled() -> Result<(), String> {
+    // 100 tx/s against a 1000 tx/s target: the throughput alert fires at every height after
+    // the warm-up, so it is firing when the 30 s run ends.
+    let scenario = temp_path("serve-alerting.yaml");
+    std::fs::write(
+        &scenario,
+        "name: serve_alerting\nduration: 30s\nvalidators:\n  count: 4\nload:\n  \
+         transaction_rate: 100\ntargets:\n  target_throughput: 1000.0\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let scenario = scenario.to_str().ok_or("path")?;
+    let on = temp_path("alerts-on.toml");
+    let off = temp_path("alerts-off.toml");
+    std::fs::write(&on, "[performance]\nalerts_enabled = true\n").map_err(|e| e.to_string())?;
+    std::fs::write(&off, "[performance]\nalerts_enabled = false\n").map_err(|e| e.to_string())?;
+
+    let text_on = serve_to_the_end(scenario, on.to_str().ok_or("path")?)?;
+    let text_off = serve_to_the_end(scenario, off.to_str().ok_or("path")?)?;
+    let (enabled, disabled) = (alerts_active(&text_on), alerts_active(&text_off));
+    for alerts in [&enabled, &disabled] {
+        assert_eq!(
+            alerts.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["critical", "high", "low", "medium"],
+            "one gauge per severity"
+        );
+    }
+    let firing: f64 = enabled.values().sum();
+    assert!(firing >= 1.0, "alerts_enabled = true: {enabled:?}");
+    assert_eq!(
+        disabled.values().sum::<f64>(),
+        0.0,
+        "alerts_enabled = false: {disabled:?}"
+    );
+    // The same run either way: only the alert gauges differ.
+    let rest = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| !line.starts_with("ccperf_alerts_active{"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(rest(&text_on), rest(&text_off));
+    Ok(())
+}
+
+/// Transactions per second of the latest `window` heights of a `ccperf run --json` report:
+/// their transactions over the time from the commit before them (or the start) to the last.
+fn throughput_of_latest(report: &serde_json::Value, window: usize) -> Result<f64, String> {
+    let heights = report["heights"].as_array().ok_or("no heights")?;
+    let field = |i: usize, key: &str| -> Result<f64, String> {
+        heights[i][key]
+            .as_f64()
+            .ok_or(format!("heights[{i}].{key}"))
+    };
+    let first = heights.len().saturating_sub(window);
+    let since_s = match first {
+        0 => 0.0,
+        i => field(i - 1, "commit_time_s")?,
+    };
+    let last_s = field(heights.len() - 1, "commit_time_s")?;
+    let txs = (first..heights.len())
+        .map(|i| field(i, "txs"))
+        .sum::<Result<f64, String>>()?;
+    Ok(txs / (last_s - since_s))
+}
+
+#[test]
+fn serve_throughput_covers_the_window_size_latest_heights() -> Result<(), String> {
+    let report = run_json(&["run", "baseline", "--heights"])?;
+    let heights = report["heights"].as_array().ok_or("no heights")?.len();
+    assert!(heights > 20, "{heights} heights");
+    for (window, file) in [(5, "window-5.toml"), (20, "window-20.toml")] {
+        let config = temp_path(file);
+        std::fs::write(&config, format!("[performance]\nwindow_size = {window}\n"))
+            .map_err(|e| e.to_string())?;
+        let text = serve_to_the_end("baseline", config.to_str().ok_or("path")?)?;
+        let served = metric(&parse_exposition(&text)?, "ccperf_throughput_tps")?;
+        let expected = throughput_of_latest(&report, window)?;
+        assert!(
+            (served - expected).abs() <= 1e-9 * expected,
+            "window_size {window}: served {served}, the last {window} heights give {expected}"
+        );
+    }
+    // The default window (1000 heights) covers the whole run: every transaction over the time
+    // to the last commit.
+    let config = temp_path("window-default.toml");
+    std::fs::write(&config, "[performance]\n").map_err(|e| e.to_string())?;
+    let text = serve_to_the_end("baseline", config.to_str().ok_or("path")?)?;
+    let served = metric(&parse_exposition(&text)?, "ccperf_throughput_tps")?;
+    let whole = throughput_of_latest(&report, heights)?;
+    assert!(
+        (served - whole).abs() <= 1e-9 * whole,
+        "served {served}, whole run {whole}"
+    );
+    let last_5 = throughput_of_latest(&report, 5)?;
+    assert!(
+        (whole - last_5).abs() > 1e-6 * whole,
+        "the windows must differ for the test to mean anything: {whole} vs {last_5}"
+    );
+    Ok(())
+}

@@ -123,6 +123,23 @@ fn config_shows_only_settings_with_an_effect_and_what_reads_each() {
         ],
         "{stdout}"
     );
+    // What reads each: serve reads window_size and alerts_enabled, not sampling_interval
+    // (it publishes every height as it commits).
+    assert!(
+        stdout.contains("\n# watch: --poll-interval\nsampling_interval = "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "\n# watch: heights the monitor keeps; serve: heights ccperf_throughput_tps covers\n\
+             window_size = "
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n# watch and serve: alerts\nalerts_enabled = "),
+        "{stdout}"
+    );
     // The targets apply once set: commented out at their defaults, shown when set.
     assert!(stdout.contains("# target_throughput = 1000.0"), "{stdout}");
     let set = ccperf(

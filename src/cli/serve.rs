@@ -13,6 +13,7 @@ use crate::config::settings::Settings;
 use crate::export::PrometheusExporter;
 use crate::export::http;
 use crate::monitor::Anomaly;
+use crate::report::HeightRecord;
 use crate::sim::{SimTime, Simulation};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -60,7 +61,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ID")]
     pub chain_id: Option<String>,
     /// Settings file (default: ./ccperf.toml when there is one): `performance.alerts_enabled`
-    /// false serves no firing alerts.
+    /// false serves no firing alerts; `performance.window_size` is the number of latest heights
+    /// `ccperf_throughput_tps` covers.
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
 }
@@ -82,7 +84,7 @@ pub fn serve(args: &ServeArgs) -> i32 {
 }
 
 /// [`serve`] with these settings: `performance.alerts_enabled` false leaves the alert
-/// metrics empty.
+/// metrics empty; `performance.window_size` heights (the latest) make the served throughput.
 pub fn serve_with_settings(args: &ServeArgs, settings: &Settings) -> i32 {
     let scenario = match load(&args.scenario) {
         Ok(s) => s,
@@ -121,6 +123,7 @@ pub fn serve_with_settings(args: &ServeArgs, settings: &Settings) -> i32 {
         speed: args.speed,
         repeat: args.repeat,
         alerts: settings.performance.alerts_enabled,
+        window: settings.performance.window_size,
         live: Arc::clone(&live),
     };
     std::thread::spawn(move || pacing.run(first, seed));
@@ -173,6 +176,8 @@ struct Pacing {
     repeat: bool,
     /// Publish the monitor's firing alerts (`performance.alerts_enabled`).
     alerts: bool,
+    /// Heights the served throughput covers, the latest (`performance.window_size`).
+    window: usize,
     live: Arc<Mutex<Live>>,
 }
 
@@ -213,7 +218,8 @@ impl Pacing {
                 break;
             }
             if simulation.committed().len() > published {
-                publish(simulation, published, self.alerts, &mut lock(&self.live));
+                let live = &mut lock(&self.live);
+                publish(simulation, published, self.alerts, self.window, live);
                 published = simulation.committed().len();
             }
         }
@@ -227,8 +233,15 @@ impl Pacing {
 }
 
 /// Record the heights committed since the first `published` ones, with what the monitor
-/// found at them (and the firing alerts when `alerts`).
-fn publish(simulation: &Simulation, published: usize, alerts: bool, live: &mut Live) {
+/// found at them (and the firing alerts when `alerts`); the throughput is that of the latest
+/// `window` heights.
+fn publish(
+    simulation: &Simulation,
+    published: usize,
+    alerts: bool,
+    window: usize,
+    live: &mut Live,
+) {
     let records = simulation.committed();
     let new = records.get(published..).unwrap_or_default();
     let Some(first_new) = new.first().map(|r| r.height) else {
@@ -253,18 +266,35 @@ fn publish(simulation: &Simulation, published: usize, alerts: bool, live: &mut L
     if alerts {
         exporter.set_alerts(simulation.firing_alerts());
     }
-    let now_s = simulation.now().as_secs_f64();
-    let txs: u64 = records.iter().map(|r| u64::from(r.txs)).sum();
-    if now_s > 0.0 {
-        exporter.set_throughput(txs as f64 / now_s);
+    if let Some(tps) = throughput_of_latest(records, window) {
+        exporter.set_throughput(tps);
     }
     if let Some(latest) = simulation.monitor().latest() {
         exporter.set_latency(latest.latency_percentiles);
     }
     let (count, sum_s) = simulation.latency_totals();
     exporter.set_latency_totals(count, sum_s);
-    live.virtual_s = now_s;
+    live.virtual_s = simulation.now().as_secs_f64();
     live.heights = records.len();
+}
+
+/// Transactions per second of the latest `window` committed heights: their transactions over
+/// the time from the commit before them (the run's start when they are all the heights) to the
+/// last commit; `None` before a height has committed after time zero.
+fn throughput_of_latest(records: &[HeightRecord], window: usize) -> Option<f64> {
+    let first = records.len().saturating_sub(window.max(1));
+    let since_s = first
+        .checked_sub(1)
+        .and_then(|i| records.get(i))
+        .map_or(0.0, |r| r.commit_time_s);
+    let span_s = records.last()?.commit_time_s - since_s;
+    let txs: u64 = records
+        .get(first..)
+        .unwrap_or_default()
+        .iter()
+        .map(|r| u64::from(r.txs))
+        .sum();
+    (span_s > 0.0).then(|| txs as f64 / span_s)
 }
 
 /// Answer one HTTP request: `/metrics`, `/`, or 404.
@@ -378,6 +408,7 @@ mod tests {
             speed: 1e6,
             repeat: false,
             alerts: true,
+            window: 1000,
             live: Arc::clone(&live),
         };
         pacing.run(simulation, 3);
@@ -396,5 +427,31 @@ mod tests {
         let total_txs = format!("\ncometbft_consensus_total_txs{{{chain}}} {total}\n");
         assert!(text.contains(&total_txs));
         Ok(())
+    }
+
+    fn height(commit_time_s: f64, txs: u32) -> HeightRecord {
+        HeightRecord {
+            commit_time_s,
+            txs,
+            ..HeightRecord::default()
+        }
+    }
+
+    #[test]
+    fn the_served_throughput_covers_the_latest_window_of_heights() {
+        // Commits at 1, 2, 4 and 5 s with 10, 20, 30 and 40 transactions.
+        let records = [
+            height(1.0, 10),
+            height(2.0, 20),
+            height(4.0, 30),
+            height(5.0, 40),
+        ];
+        assert_eq!(throughput_of_latest(&records, 1), Some(40.0)); // 40 tx from 4 s to 5 s
+        assert_eq!(throughput_of_latest(&records, 2), Some(70.0 / 3.0)); // 2 s to 5 s
+        assert_eq!(throughput_of_latest(&records, 4), Some(20.0)); // 100 tx since the start
+        assert_eq!(throughput_of_latest(&records, 1000), Some(20.0));
+        assert_eq!(throughput_of_latest(&records, 0), Some(40.0)); // at least one height
+        assert_eq!(throughput_of_latest(&[], 5), None);
+        assert_eq!(throughput_of_latest(&[height(0.0, 3)], 5), None);
     }
 }

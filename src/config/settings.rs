@@ -403,7 +403,9 @@ const KEYS: [KeySpec; 14] = [
         Kind::Whole,
         Some(("CC_PERFORMANCE_WINDOW_SIZE", Unit::Natural)),
         (1.0, 10_000_000.0),
-        Effect::Used("watch: heights the monitor keeps"),
+        Effect::Used(
+            "watch: heights the monitor keeps; serve: heights ccperf_throughput_tps covers",
+        ),
     ),
     spec(
         "performance.alerts_enabled",
