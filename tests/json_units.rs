@@ -108,6 +108,8 @@ fn run_reports_give_anomaly_times_in_seconds() {
         "run",
     );
     assert_seconds_and_snake_case(&report, "run --json");
+    // Written as the scenario says it (`silent`), not as the Rust variant (`Silent`).
+    assert_eq!(report["byzantine_behavior"], "silent", "run --json");
     let found = assert_anomalies_in_seconds(&report, 40.0, "run --json");
     assert!(found >= 1, "a silent validator makes anomalies: {found}");
     // The monitor judges a height after five earlier samples, and heights here take at least

@@ -1,5 +1,7 @@
 //! The seed README's code, as written there (the benchmark API is synchronous): every name and
-//! call it shows exists and behaves.
+//! call it shows exists and behaves. `Duration::from_hours` is written `from_secs(h * 3600)`:
+//! it is std's from Rust 1.91, and this crate's tests build with its rust-version, 1.89
+//! (clippy.toml has clippy's `incompatible_msrv` check the tests too).
 
 use consensus_performance::{
     AlertConfig, AnomalySeverity, BenchmarkScenario, ConsensusBenchmark, OptimizationEngine,
@@ -26,7 +28,7 @@ fn performance_monitor_as_the_seed_uses_it() -> Result<(), Box<dyn std::error::E
     assert_eq!(count, 3);
     assert!(avg >= Duration::from_millis(2) && max >= avg);
 
-    let metrics = monitor.get_metrics_window(Duration::from_hours(24));
+    let metrics = monitor.get_metrics_window(Duration::from_secs(24 * 3600));
     let avg_throughput: f64 =
         metrics.iter().map(|m| m.throughput).sum::<f64>() / metrics.len() as f64;
     let max_latency = metrics
@@ -37,7 +39,7 @@ fn performance_monitor_as_the_seed_uses_it() -> Result<(), Box<dyn std::error::E
     assert_eq!(metrics.len(), 3);
     assert!(avg_throughput > 0.0 && max_latency >= Duration::from_millis(2));
 
-    let performance_trend = monitor.calculate_trend(Duration::from_hours(6));
+    let performance_trend = monitor.calculate_trend(Duration::from_secs(6 * 3600));
     assert!(performance_trend.throughput_slope.is_finite());
 
     for anomaly in monitor.detect_anomalies() {
