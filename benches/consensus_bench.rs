@@ -91,7 +91,9 @@ costs: default
 }
 
 /// 1000 validators, 1000 tx/s, 2 s of virtual time (one or two heights), with direct delivery
-/// and with CometBFT's gossip layer over 10 outbound peers a node. One run is a second or more,
+/// and with CometBFT's gossip layer over 10 outbound peers a node: the scenarios
+/// `benches/scale_1000_direct.yaml` and `benches/scale_1000_cometbft.yaml` (files, so that
+/// `ccperf run` can measure their memory). One run is a second or more,
 /// so each sample is one run (flat sampling) and there are 10; divide 2 s by the time per run
 /// for virtual seconds per wall second. Under `cargo test --bench` (criterion's test mode, one
 /// unoptimised run of each) the runs are 250 ms long and the event count is not taken, so the
@@ -102,14 +104,19 @@ fn thousand_validators(c: &mut Criterion) {
     let mut group = c.benchmark_group("scale");
     group.sample_size(10);
     group.sampling_mode(SamplingMode::Flat);
-    for (label, gossip) in [
-        ("direct", "gossip: direct"),
-        (
-            "cometbft_10_peers",
-            "gossip: cometbft, p2p: { max_num_outbound_peers: 10 }",
-        ),
+    for (label, yaml) in [
+        ("direct", include_str!("scale_1000_direct.yaml")),
+        ("cometbft_10_peers", include_str!("scale_1000_cometbft.yaml")),
     ] {
-        let s = scenario_with(1000, if measuring { "2s" } else { "250ms" }, 1000, gossip);
+        let yaml = if measuring {
+            yaml.to_string()
+        } else {
+            yaml.replace("duration: 2s", "duration: 250ms")
+        };
+        let s = match parse_scenario(&yaml, "bench") {
+            Ok(s) => s,
+            Err(e) => panic!("bench scenario: {e}"),
+        };
         if measuring {
             let events = sim::run(&s, 1).map(|r| r.events).unwrap_or(1);
             group.throughput(Throughput::Elements(events));
