@@ -106,7 +106,10 @@ fn thousand_validators(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     for (label, yaml) in [
         ("direct", include_str!("scale_1000_direct.yaml")),
-        ("cometbft_10_peers", include_str!("scale_1000_cometbft.yaml")),
+        (
+            "cometbft_10_peers",
+            include_str!("scale_1000_cometbft.yaml"),
+        ),
     ] {
         let yaml = if measuring {
             yaml.to_string()
