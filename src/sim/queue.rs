@@ -64,6 +64,9 @@ pub enum Event {
 const BUCKET_SHIFT: u32 = 15;
 /// Buckets in the ring (a power of two): the ring spans `BUCKETS << BUCKET_SHIFT` ns, 134 ms.
 const BUCKETS: usize = 1 << 12;
+/// Bits of a sort key that hold an event's place in its bucket (below its offset in the
+/// bucket's `BUCKET_SHIFT` bits of time): room for 2^48 events a bucket.
+const PLACE_BITS: u32 = 64 - BUCKET_SHIFT - 1;
 /// Ring slot of absolute bucket `b`.
 const SLOT_MASK: u64 = BUCKETS as u64 - 1;
 const _: () = assert!(
@@ -305,9 +308,18 @@ impl EventQueue {
         }
         let slot = (self.cur & SLOT_MASK) as usize;
         self.occupied.clear(slot);
-        // Stable: events at equal times keep their scheduling order.
-        self.ring[slot].sort_by_key(|p| p.time);
-        self.ring[slot].reverse();
+        // Each event's key is its offset in the bucket (`BUCKET_SHIFT` bits) then its place in
+        // the bucket (scheduling order among equal times): the keys are distinct, so an unstable
+        // sort, latest first, is the reverse of a stable sort by time, without its buffer.
+        let base = self.cur << BUCKET_SHIFT;
+        let bucket = &mut self.ring[slot];
+        for (place, p) in bucket.iter_mut().enumerate() {
+            p.time = (p.time - base) << PLACE_BITS | place as u64;
+        }
+        bucket.sort_unstable_by_key(|p| std::cmp::Reverse(p.time));
+        for p in bucket.iter_mut() {
+            p.time = base + (p.time >> PLACE_BITS);
+        }
     }
 }
 
