@@ -60,6 +60,18 @@ pub enum Input {
         /// The decided value.
         value: ValueId,
     },
+    /// The whole block of `value` at `height` arrived without a proposal of it in hand.
+    /// CometBFT fetches the block a polka or a commit is for: `addVote` and `enterCommit`
+    /// (consensus/state.go) make a part set from the votes' `PartSetHeader` and peers send the
+    /// parts. Once it is complete, CometBFT locks on it (`enterPrecommit` checks
+    /// `ProposalBlock`, not the proposal), makes it the valid block and commits it
+    /// (`handleCompleteProposal`): here a held block stands for the proposal of L36 and L49.
+    Block {
+        /// Height of the block.
+        height: Height,
+        /// The block.
+        value: ValueId,
+    },
     /// A timer fired.
     Timeout {
         /// Which timer.
@@ -127,6 +139,8 @@ pub struct ConsensusState {
     /// Proposals of the current height from the round's proposer, the first per round, sorted
     /// by round.
     proposals: Vec<Proposal>,
+    /// Blocks of the current height held without their proposal (`Input::Block`).
+    held: Vec<ValueId>,
     /// Prevotes and precommits of the current height; evidence of all heights.
     votes: VoteKeeper,
     /// Messages of later heights, per height in arrival order: a height's start replays its
@@ -164,6 +178,7 @@ impl ConsensusState {
             awaiting_value: false,
             fired: FiredInRound::default(),
             proposals: Vec::new(),
+            held: Vec::new(),
             votes: VoteKeeper::default(),
             future: BTreeMap::new(),
             future_len: 0,
@@ -196,6 +211,7 @@ impl ConsensusState {
                     self.commit(round, value, out);
                 }
             }
+            Input::Block { height, value } => self.on_block(ctx, height, value, out),
             Input::Timeout {
                 kind,
                 height,
@@ -268,6 +284,7 @@ impl ConsensusState {
         self.valid = None;
         self.decision = None;
         self.proposals.clear();
+        self.held.clear();
         self.votes.reset(height, ctx.validators().len());
         self.start_round(ctx, 0, out);
         self.run_rules(ctx, out);
@@ -306,6 +323,32 @@ impl ConsensusState {
         }
         self.awaiting_value = false;
         self.broadcast_proposal(ctx, value, None, out);
+        self.run_rules(ctx, out);
+    }
+
+    /// A block of the current height arrived whole without its proposal: L49 in any round
+    /// whose precommits it completes, then the rules of the current round (L36).
+    fn on_block<C: Context>(
+        &mut self,
+        ctx: &C,
+        height: Height,
+        value: ValueId,
+        out: &mut Vec<Output>,
+    ) {
+        if height != self.height
+            || self.height == 0
+            || self.step == Step::Commit
+            || self.held.contains(&value)
+        {
+            return;
+        }
+        self.held.push(value);
+        let rounds: Vec<Round> = self.votes.rounds().collect();
+        for round in rounds {
+            if self.decide_if_committed(ctx, round, out) {
+                return;
+            }
+        }
         self.run_rules(ctx, out);
     }
 
@@ -481,22 +524,16 @@ impl ConsensusState {
         true
     }
 
-    /// L36–43: a polka for the current round's proposal, for the first time.
+    /// L36–43: a polka for the current round's proposal (or a block held without it,
+    /// `Input::Block`), for the first time.
     fn upon_polka_for_proposal<C: Context>(&mut self, ctx: &C, out: &mut Vec<Output>) -> bool {
         if self.fired.polka_for_value || !matches!(self.step, Step::Prevote | Step::Precommit) {
             return false;
         }
         let round = self.round;
-        let Some(proposal) = self.proposal(round) else {
+        let Some(value) = self.block_with_quorum(ctx, round, VoteType::Prevote) else {
             return false;
         };
-        let value = proposal.value;
-        if !valid(value)
-            || self.votes.power_for(round, VoteType::Prevote, Some(value))
-                < ctx.validators().quorum()
-        {
-            return false;
-        }
         self.fired.polka_for_value = true;
         if self.step == Step::Prevote {
             self.locked = Some((round, value));
@@ -552,7 +589,7 @@ impl ConsensusState {
         true
     }
 
-    /// L49–54: the proposal of `round` has 2f+1 precommits: decide, then wait for the commit
+    /// L49–54: the proposal of `round` (or a block held without it) has 2f+1 precommits: decide, then wait for the commit
     /// timeout before starting the next height.
     fn decide_if_committed<C: Context>(
         &mut self,
@@ -563,18 +600,9 @@ impl ConsensusState {
         if self.step == Step::Commit {
             return false;
         }
-        let Some(proposal) = self.proposal(round) else {
+        let Some(value) = self.block_with_quorum(ctx, round, VoteType::Precommit) else {
             return false;
         };
-        let value = proposal.value;
-        if !valid(value)
-            || self
-                .votes
-                .power_for(round, VoteType::Precommit, Some(value))
-                < ctx.validators().quorum()
-        {
-            return false;
-        }
         self.commit(round, value, out);
         true
     }
@@ -657,6 +685,24 @@ impl ConsensusState {
         self.votes
             .add_sender(proposal.round, proposal.proposer, ctx.validators());
         true
+    }
+
+    /// The value of `round`'s proposal, or of a block held without one, that has 2f+1 votes
+    /// of `vote_type` in `round`, if any (the proposal's first).
+    fn block_with_quorum<C: Context>(
+        &self,
+        ctx: &C,
+        round: Round,
+        vote_type: VoteType,
+    ) -> Option<ValueId> {
+        let quorum = ctx.validators().quorum();
+        let proposed = self.proposal(round).map(|p| p.value);
+        proposed
+            .into_iter()
+            .chain(self.held.iter().copied())
+            .find(|&value| {
+                valid(value) && self.votes.power_for(round, vote_type, Some(value)) >= quorum
+            })
     }
 
     /// The proposal kept for `round`, if any.
@@ -1354,6 +1400,131 @@ mod tests {
         assert_eq!((me.height(), me.round(), me.step()), (2, 0, Step::Propose));
         assert_eq!((me.locked(), me.valid(), me.decision()), (None, None, None));
         assert_eq!(me.votes().total(0, VoteType::Precommit), 0);
+    }
+
+    #[test]
+    fn a_block_held_without_its_proposal_is_locked_on_its_polka_and_decided_on_its_precommits() {
+        // Validator 0 got the equivocator's twin W; the polka is for V, whose parts it fetched.
+        let ctx = make_validators([1, 1, 1, 1]);
+        let mut me = ConsensusState::new(0, Config::default());
+        let block = |height, value| Input::Block { height, value };
+        run_steps(
+            &ctx,
+            &mut me,
+            vec![
+                step(
+                    "start",
+                    Input::StartHeight(1),
+                    vec![schedule(TimeoutKind::Propose, 1, 0)],
+                ),
+                step(
+                    "L22 prevote the twin",
+                    propose_in(&ctx, 1, 0, W, None),
+                    vec![send_prevote(1, 0, Some(W), 0)],
+                ),
+                step("prevote V", prevote(1, 0, Some(V), 1), vec![]),
+                step(
+                    "L34 2f+1 prevotes of any kind",
+                    prevote(1, 0, Some(V), 2),
+                    vec![schedule(TimeoutKind::Prevote, 1, 0)],
+                ),
+                step(
+                    "a polka for V, whose block is not here: nothing yet",
+                    prevote(1, 0, Some(V), 3),
+                    vec![],
+                ),
+                step(
+                    "a block of another height is not this one's",
+                    block(2, V),
+                    vec![],
+                ),
+                step(
+                    "V arrives whole: L36 locks on it and precommits it",
+                    block(1, V),
+                    vec![send_precommit(1, 0, Some(V), 0)],
+                ),
+                step("the same block again does nothing", block(1, V), vec![]),
+            ],
+        );
+        assert_eq!((me.locked(), me.valid()), (Some((0, V)), Some((0, V))));
+        run_steps(
+            &ctx,
+            &mut me,
+            vec![
+                step("precommit V", precommit(1, 0, Some(V), 1), vec![]),
+                step(
+                    "L49 decide V",
+                    precommit(1, 0, Some(V), 2),
+                    vec![decide(1, 0, V), schedule(TimeoutKind::Commit, 1, 0)],
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_block_fetched_after_its_commit_decides_in_the_round_of_the_precommits() {
+        // Validator 0 saw no proposal at all; round 2's precommits for V came, then V.
+        let ctx = make_validators([1, 1, 1, 1]);
+        let mut me = ConsensusState::new(0, Config::default());
+        let block = |height, value| Input::Block { height, value };
+        run_steps(
+            &ctx,
+            &mut me,
+            vec![
+                step(
+                    "start",
+                    Input::StartHeight(1),
+                    vec![schedule(TimeoutKind::Propose, 1, 0)],
+                ),
+                step("precommit V", precommit(1, 2, Some(V), 1), vec![]),
+                step(
+                    "L55 skip to round 2: f+1 senders",
+                    precommit(1, 2, Some(V), 2),
+                    vec![schedule(TimeoutKind::Propose, 1, 2)],
+                ),
+                step(
+                    "L47 2f+1 precommits of round 2; no block to decide",
+                    precommit(1, 2, Some(V), 3),
+                    vec![schedule(TimeoutKind::Precommit, 1, 2)],
+                ),
+                step(
+                    "a block without precommits decides nothing",
+                    block(1, W),
+                    vec![],
+                ),
+                step(
+                    "V arrives whole: L49 decides it in round 2",
+                    block(1, V),
+                    vec![decide(1, 2, V), schedule(TimeoutKind::Commit, 1, 2)],
+                ),
+            ],
+        );
+        assert_eq!(me.decision(), Some((2, V)));
+        run_steps(
+            &ctx,
+            &mut me,
+            vec![
+                step(
+                    "next height: what was held is forgotten",
+                    timeout(TimeoutKind::Commit, 1, 2),
+                    vec![schedule(TimeoutKind::Propose, 2, 0)],
+                ),
+                step("prevote V at height 2", prevote(2, 0, Some(V), 1), vec![]),
+                step("prevote V", prevote(2, 0, Some(V), 2), vec![]),
+                step(
+                    "precommits of height 2 for V do not find height 1's V held",
+                    precommit(2, 0, Some(V), 1),
+                    vec![],
+                ),
+                step("precommit V", precommit(2, 0, Some(V), 2), vec![]),
+                step(
+                    "L47 only",
+                    precommit(2, 0, Some(V), 3),
+                    vec![schedule(TimeoutKind::Precommit, 2, 0)],
+                ),
+            ],
+        );
+        assert_eq!(me.decision(), None);
     }
 
     #[test]

@@ -26,6 +26,11 @@
 //!   batched per flush into one delivery; a copy the receiver already holds costs its bytes and
 //!   a cache lookup, a new one CheckTx; a proposer reaps only what its own mempool admitted;
 //!   every node rechecks what is left in its mempool after each block.
+//! - **Fetching a block it lacks** (consensus/state.go `addVote`, `enterCommit`; reactor.go
+//!   NewValidBlock): 2f+1 prevotes of a node's round, or 2f+1 precommits of any round, for a
+//!   block it has no parts of make an empty part set from the votes' header; the node announces
+//!   it, peers that hold the block send the parts, and the complete block stands for its
+//!   proposal (a node that got an equivocator's twin locks on and commits the polka's block).
 //! - **VoteSetMaj23** (consensus/reactor.go `queryMaj23Routine`): every
 //!   `peer_query_maj23_sleep_duration` (2 s) a node offers each peer at its height the votes for
 //!   the value it holds two thirds for in the peer's round and POL round that the peer holds
@@ -195,6 +200,12 @@ pub struct PartSet {
     pub total: u16,
     /// Parts present.
     pub have: Bits,
+    /// Made from a polka's or a commit's header, not from a proposal (CometBFT's
+    /// `NewPartSetFromHeader` in `addVote` and `enterCommit`): consensus is given the block
+    /// itself once complete.
+    pub fetched: bool,
+    /// The complete block was given to consensus (`Input::Block`).
+    pub handed: bool,
 }
 
 impl PartSet {
@@ -264,6 +275,9 @@ pub struct NodeBook {
     /// Conflicting votes of this height (a second value from a signer whose slot is taken), at
     /// most one per slot: what VoteSetMaj23 can pass on to peers.
     pub conflicts: Vec<Vote>,
+    /// Blocks of this height whose header came with a polka or a commit, with when: what the
+    /// node's NewValidBlock messages tell its peers (they then send it the parts).
+    pub valid_blocks: Vec<(SimTime, ValueId)>,
 }
 
 impl NodeBook {
@@ -284,6 +298,7 @@ impl NodeBook {
             delayed: Vec::new(),
             twins: Vec::new(),
             conflicts: Vec::new(),
+            valid_blocks: Vec::new(),
         }
     }
 
@@ -300,6 +315,7 @@ impl NodeBook {
         self.blocks.clear();
         self.twins.clear();
         self.conflicts.clear();
+        self.valid_blocks.clear();
     }
 
     /// Keep `vote`, which conflicts with the vote holding its slot, unless the slot already has
@@ -453,10 +469,24 @@ impl NodeBook {
                     value,
                     total,
                     have: Bits::new(usize::from(total)),
+                    fetched: false,
+                    handed: false,
                 });
                 self.blocks.last_mut().expect("just pushed")
             }
         }
+    }
+
+    /// Start fetching `value` (`total` parts), whose header came with a polka or a commit, at
+    /// `t`: an empty part set, announced to peers (NewValidBlock); false when the node already
+    /// has a part set of it.
+    pub fn fetch(&mut self, value: ValueId, total: u16, t: SimTime) -> bool {
+        if self.parts(value).is_some() {
+            return false;
+        }
+        self.parts_mut(value, total).fetched = true;
+        self.valid_blocks.push((t, value));
+        true
     }
 
     /// Record a round-state change at `since`; false when nothing changed.
@@ -564,7 +594,8 @@ impl PeerKnowledge {
         );
     }
 
-    /// Mark that the peer knows the header of `value` (a proposal of it was exchanged).
+    /// Mark that the peer knows the header of `value` (a proposal of it was exchanged, or the
+    /// peer announced it with NewValidBlock).
     pub fn knows_header(&mut self, value: ValueId, total: u16) {
         if !self.parts.iter().any(|(v, _)| *v == value) {
             self.parts.push((value, Bits::new(usize::from(total))));

@@ -927,6 +927,24 @@ impl Simulation {
         (done, behind)
     }
 
+    /// `to` holds the whole block `value`, fetched over gossip without its proposal: verify it
+    /// as a proposal's block, then hand it to consensus (`Input::Block`).
+    fn consume_block(&mut self, to: ValidatorIndex, value: ValueId, t: SimTime) {
+        let Some(block) = self.blocks.get(value.0 as usize) else {
+            return;
+        };
+        let (height, txs) = (block.height, block.content.txs);
+        let extended = Self::extended_votes(&self.app, self.validator_count, height);
+        let work = self
+            .costs
+            .verify_block(txs)
+            .then(self.costs.process_proposal(extended));
+        let node = &mut self.nodes[usize::from(to)];
+        node.saw(value);
+        let done = node.charge(t, work);
+        self.feed(to, Input::Block { height, value }, done);
+    }
+
     /// Apply `input` to validator `v` at `t`, then everything it leads to.
     fn feed(&mut self, v: ValidatorIndex, input: Input, mut t: SimTime) {
         let mut outputs = std::mem::take(&mut self.outputs);
@@ -1373,6 +1391,12 @@ impl Simulation {
             }
             None => self.mempool.len() as f64,
         }
+    }
+
+    /// Blocks the gossip layer's nodes started fetching from a polka's or a commit's header
+    /// because they held no part of them (0 with `gossip: direct`).
+    pub fn blocks_fetched(&self) -> u64 {
+        self.p2p.as_ref().map_or(0, |p2p| p2p.fetches)
     }
 
     /// The heights the observer has committed so far.

@@ -35,6 +35,8 @@ pub(super) struct P2pState {
     batches: VoteBatches,
     /// Scratch: what one wake-up sends one peer.
     sends: Vec<Envelope>,
+    /// Part sets made from a polka's or a commit's header (`NodeBook::fetch`).
+    pub(super) fetches: u64,
 }
 
 impl P2pState {
@@ -99,6 +101,7 @@ impl P2pState {
             scratch: Vec::new(),
             batches: VoteBatches::default(),
             sends: Vec::new(),
+            fetches: 0,
         }
     }
 }
@@ -315,6 +318,14 @@ impl Simulation {
                     }
                     k.knows(round, usize::from(kind), validator, validators);
                     k.has_vote_cursor += 1;
+                }
+                // NewValidBlock: blocks the peer is fetching, once its announcement arrived.
+                for &(at, value) in &peer_book.valid_blocks {
+                    if at.as_nanos() <= heard_by
+                        && let Some(parts) = books[vi].parts(value)
+                    {
+                        k.knows_header(value, parts.total);
+                    }
                 }
             }
         }
@@ -638,14 +649,59 @@ impl Simulation {
         let filed = book.file(vote, t);
         if filed == Filed::New {
             self.nodes[usize::from(to)].disk_bytes += u64::from(size); // WAL
-            self.consume(to, Message::Vote(vote), t);
+            let (done, _) = self.consume(to, Message::Vote(vote), t);
+            self.p2p_fetch(to, vote, done);
             self.p2p_schedule_wake(to, t);
         } else if filed == Filed::Other {
             // A conflicting vote: not relayed by the votes routine (HasVote marks the slot),
             // evidence for consensus, which counts it toward its value; kept so that
             // VoteSetMaj23 can pass it on.
             book.store_conflict(vote);
-            self.consume(to, Message::Vote(vote), t);
+            let (done, _) = self.consume(to, Message::Vote(vote), t);
+            self.p2p_fetch(to, vote, done);
+        }
+    }
+
+    /// After `vote` was counted at `to` (at `t`): if it completed 2f+1 prevotes of `to`'s
+    /// round or 2f+1 precommits of any round for a block `to` has no parts of, start fetching
+    /// that block (CometBFT's `addVote` and `enterCommit` make its part set from the votes'
+    /// `PartSetHeader`, then publish NewValidBlock) and wake the peers when the announcement
+    /// reaches them.
+    pub(super) fn p2p_fetch(&mut self, to: ValidatorIndex, vote: Vote, t: SimTime) {
+        let Some(value) = vote.value else {
+            return;
+        };
+        let state = &self.nodes[usize::from(to)].state;
+        if vote.height != state.height()
+            || state.step() == Step::Commit
+            || (vote.vote_type == VoteType::Prevote && vote.round != state.round())
+            || state
+                .votes()
+                .power_for(vote.round, vote.vote_type, Some(value))
+                < self.validators.quorum()
+        {
+            return;
+        }
+        let Some(block) = self.blocks.get(value.0 as usize) else {
+            return;
+        };
+        let (height, total) = (block.height, part_count(block.content.bytes));
+        let p2p = self.p2p.as_mut().expect("gossip layer");
+        let book = &mut p2p.books[usize::from(to)];
+        if height != book.height || !book.fetch(value, total, t) {
+            return;
+        }
+        p2p.fetches += 1;
+        let mut wake = Vec::new();
+        for c in p2p.graph.conns(to) {
+            let peer = p2p.graph.target(c);
+            wake.push((
+                peer,
+                t.plus_nanos(p2p.news_delay[p2p.graph.reverse(c) as usize]),
+            ));
+        }
+        for (peer, at) in wake {
+            self.p2p_schedule_wake(peer, at);
         }
     }
 
@@ -666,8 +722,26 @@ impl Simulation {
                 ready.push(*proposal);
             }
         }
+        // A fetched block with no proposal of it handed: consensus gets the block itself.
+        let mut fetched = Vec::new();
+        for parts in &mut book.blocks {
+            if parts.fetched && !parts.handed && parts.complete() {
+                parts.handed = true;
+                let value = parts.value;
+                if !book
+                    .proposals
+                    .iter()
+                    .any(|(p, handed)| *handed && p.value == value)
+                {
+                    fetched.push(value);
+                }
+            }
+        }
         for proposal in ready {
             self.consume(to, Message::Proposal(proposal), t);
+        }
+        for value in fetched {
+            self.consume_block(to, value, t);
         }
     }
 
