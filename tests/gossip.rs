@@ -294,3 +294,27 @@ costs: none
         assert!(report.safety.agreement && report.safety.validity);
     }
 }
+
+#[test]
+fn clients_never_submit_to_a_crashed_validator() {
+    // No full nodes, so the entry node is drawn from the validators; it must be one that is up.
+    // Before, seed 1 drew silent validator 2 (of 2 and 6), and the run committed 0 of its
+    // 1,000 transactions.
+    let yaml = r#"
+name: crashed_entry
+duration: 20s
+validators: { count: 7 }
+network: { gossip: cometbft, latency: { distribution: lognormal, mean: 80ms, stddev: 40ms } }
+byzantine: { behavior: silent, count: 2 }
+load: { transaction_rate: 50 }
+"#;
+    for seed in 1..=8 {
+        let r = run(yaml, seed);
+        assert!(
+            r.transactions_committed > 500,
+            "seed {seed}: {} committed, byzantine {:?}",
+            r.transactions_committed,
+            r.byzantine
+        );
+    }
+}

@@ -433,8 +433,17 @@ impl Simulation {
         let params = scenario.parameters.clone();
         let costs = Costs::new(&model, params.batch_size, params.parallel_verification)
             .with_app(&scenario.app);
-        let p2p =
-            cometbft.then(|| Box::new(P2pState::new(scenario, n, validator_count, &net, seed)));
+        let silent: Vec<bool> = nodes.iter().map(Node::is_silent).collect();
+        let p2p = cometbft.then(|| {
+            Box::new(P2pState::new(
+                scenario,
+                n,
+                validator_count,
+                &silent,
+                &net,
+                seed,
+            ))
+        });
         let txg = p2p
             .as_ref()
             .map(|p2p| Box::new(MempoolGossip::new(p2p, scenario.load.tx_size)));

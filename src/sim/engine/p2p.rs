@@ -40,11 +40,13 @@ pub(super) struct P2pState {
 }
 
 impl P2pState {
-    /// The layer for `nodes` nodes (validators first) of which `validators` vote.
+    /// The layer for `nodes` nodes (validators first) of which `validators` vote; `silent[v]`
+    /// says validator `v` has crashed (no client submits to it).
     pub(super) fn new(
         scenario: &Scenario,
         nodes: usize,
         validators: usize,
+        silent: &[bool],
         net: &Network,
         seed: u64,
     ) -> P2pState {
@@ -87,7 +89,7 @@ impl P2pState {
                 net.mean_hop_latency_ns(b, a) + flush_ns / 2
             })
             .collect();
-        let entries = entry_nodes(scenario, nodes, validators, &mut peers_rng);
+        let entries = entry_nodes(scenario, nodes, validators, silent, &mut peers_rng);
         P2pState {
             graph,
             params,
@@ -107,8 +109,15 @@ impl P2pState {
 }
 
 /// The entry nodes of `load.entry_nodes`: listed, or drawn from the full nodes (the validators
-/// when there are none).
-fn entry_nodes(scenario: &Scenario, nodes: usize, validators: usize, rng: &mut SimRng) -> Vec<u16> {
+/// that have not crashed when there are none: a client's submission to a crashed node fails,
+/// and CometBFT's load runner submits to nodes that answer).
+fn entry_nodes(
+    scenario: &Scenario,
+    nodes: usize,
+    validators: usize,
+    silent: &[bool],
+    rng: &mut SimRng,
+) -> Vec<u16> {
     match &scenario.load.entry_nodes {
         crate::config::EntryNodes::List(list) if !list.is_empty() => list.clone(),
         crate::config::EntryNodes::List(_) => vec![0],
@@ -116,7 +125,14 @@ fn entry_nodes(scenario: &Scenario, nodes: usize, validators: usize, rng: &mut S
             let mut pool: Vec<u16> = if nodes > validators {
                 (validators as u16..nodes as u16).collect()
             } else {
-                (0..nodes as u16).collect()
+                let up = (0..nodes as u16)
+                    .filter(|&v| !silent.get(usize::from(v)).copied().unwrap_or(false));
+                let up: Vec<u16> = up.collect();
+                if up.is_empty() {
+                    (0..nodes as u16).collect()
+                } else {
+                    up
+                }
             };
             pool.shuffle(rng);
             pool.truncate((*k as usize).clamp(1, pool.len().max(1)));
