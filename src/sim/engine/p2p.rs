@@ -238,6 +238,14 @@ impl Simulation {
             return;
         }
         book.start_height(step.height);
+        self.p2p_schedule_wake(v, t);
+        self.p2p_wake_peers(v, t);
+    }
+
+    /// Wake `v`'s peers when news of a change of `v` at `t` (NewRoundStep, NewValidBlock)
+    /// reaches them.
+    fn p2p_wake_peers(&mut self, v: ValidatorIndex, t: SimTime) {
+        let p2p = self.p2p.as_mut().expect("gossip layer");
         let mut wake = Vec::new();
         for c in p2p.graph.conns(v) {
             let peer = p2p.graph.target(c);
@@ -246,7 +254,6 @@ impl Simulation {
                 t.plus_nanos(p2p.news_delay[p2p.graph.reverse(c) as usize]),
             ));
         }
-        self.p2p_schedule_wake(v, t);
         for (peer, at) in wake {
             self.p2p_schedule_wake(peer, at);
         }
@@ -708,17 +715,7 @@ impl Simulation {
             return;
         }
         p2p.fetches += 1;
-        let mut wake = Vec::new();
-        for c in p2p.graph.conns(to) {
-            let peer = p2p.graph.target(c);
-            wake.push((
-                peer,
-                t.plus_nanos(p2p.news_delay[p2p.graph.reverse(c) as usize]),
-            ));
-        }
-        for (peer, at) in wake {
-            self.p2p_schedule_wake(peer, at);
-        }
+        self.p2p_wake_peers(to, t);
     }
 
     /// Give consensus every proposal of `to`'s height whose block is now complete (CometBFT
