@@ -65,6 +65,10 @@ pub struct Network {
     uplink_free_at: Vec<SimTime>,
     /// Latest arrival per ordered pair, `src * n + dst` (FIFO order).
     last_arrival: Vec<SimTime>,
+    /// Every transmission is one hop of the link distribution, neither lost, blocked nor
+    /// serialised (a full mesh with unlimited bandwidth, no loss, no partitions, no regions):
+    /// [`Network::send`] then draws one latency and nothing else.
+    one_hop: bool,
 }
 
 impl Network {
@@ -117,6 +121,10 @@ impl Network {
             // Region hops differ by pair: a multi-hop path needs its nodes, not only its length.
             spec.regions.is_some() && !full_mesh,
         )?;
+        let one_hop = nanos_per_byte.is_none()
+            && spec.loss == 0.0
+            && matches!(delays, HopDelays::Link(_))
+            && routing.always_one_hop(n);
         Ok(Network {
             n,
             edges,
@@ -128,6 +136,7 @@ impl Network {
             gossip_interval_ns: SimTime::from_duration(spec.gossip_interval).as_nanos(),
             uplink_free_at: vec![SimTime::ZERO; n],
             last_arrival: vec![SimTime::ZERO; n * n],
+            one_hop,
         })
     }
 
@@ -171,6 +180,17 @@ impl Network {
             return None;
         }
         let link = s * self.n + d;
+        if self.one_hop
+            && let HopDelays::Link(latency) = &mut self.delays
+        {
+            // What the general path below computes here: no serialisation, the first attempt
+            // gets through, one hop.
+            let at = now
+                .plus_nanos(latency.sample(rng))
+                .max(self.last_arrival[link]);
+            self.last_arrival[link] = at;
+            return Some(Delivery { at, attempts: 1 });
+        }
         let serialisation = self.serialisation_nanos(size);
         let start = if self.nanos_per_byte.is_some() {
             let start = now.max(self.uplink_free_at[s]);

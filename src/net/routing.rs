@@ -120,6 +120,16 @@ impl Routing {
         self.next[self.table_of[e]][link]
     }
 
+    /// Whether every message takes one hop at any time: one epoch, in which every node reaches
+    /// every other directly (a full mesh no partition ever cuts).
+    pub fn always_one_hop(&self, n: usize) -> bool {
+        self.starts.len() == 1
+            && self.tables[self.table_of[0]]
+                .iter()
+                .enumerate()
+                .all(|(link, &hops)| hops == u16::from(link / n != link % n))
+    }
+
     /// The first epoch after `e` in which `link` is reachable, with its start time.
     pub fn next_connected(&self, e: usize, link: usize) -> Option<u64> {
         (e + 1..self.starts.len())
