@@ -18,12 +18,13 @@
 //! newest round first, else a binary search over the few rounds of the height), the vote's value
 //! by its slot among the distinct values of that round and type (nil and the proposal; a few
 //! more under equivocation), and whether its signer already voted or was heard is one bit of a
-//! small bitmap (640 bytes a round at 1,000 validators, so the bitmaps of 1,000 keepers stay in
-//! cache, where per-validator records of 24 bytes did not). The value a validator voted is
-//! written beside it and read only when a second vote of the same type arrives (the evidence
-//! path). Powers per value and totals are kept as votes arrive, so every threshold check reads
-//! one number. Nothing is hashed and, once the buffers have grown, nothing is allocated, also
-//! across heights.
+//! small bitmap (a cache line per 64 validators, 1 KiB a round at 1,000 validators, so the
+//! bitmaps of 1,000 keepers stay in cache, where per-validator records of 24 bytes did not). The
+//! slot of the value a validator voted is a flag there when it is slot 0, the round's first
+//! value (the proposal's, for most votes), and otherwise written beside it; it is read only when
+//! a second vote of the same type arrives (the evidence path). Powers per value and totals are
+//! kept as votes arrive, so every threshold check reads one number. Nothing is hashed and, once
+//! the buffers have grown, nothing is allocated, also across heights.
 
 use super::{
     Evidence, Height, Round, ValidatorIndex, ValidatorSet, ValueId, Vote, VoteType, VotingPower,
@@ -83,15 +84,22 @@ impl VoteKeeper {
         let (word, bit) = (index / 64, 1u64 << (index % 64));
         let flags = round.flags[word];
         if flags.voted[kind] & bit == 0 {
-            round.slots[index][kind] = round.tallies[kind].add(vote.value, power);
+            let slot = round.tallies[kind].add(vote.value, power);
             let heard = (flags.voted[0] | flags.voted[1] | flags.message) & bit != 0;
-            round.flags[word].voted[kind] |= bit;
+            let record = &mut round.flags[word];
+            record.voted[kind] |= bit;
+            // Slot 0 (the round's first value, usually the proposal's) is told by the flags
+            // alone: `slots`, one more cache line, is written only for the others.
+            if slot != 0 {
+                record.other_slot[kind] |= bit;
+                round.slots[index][kind] = slot;
+            }
             if !heard {
                 round.sender_power += power;
             }
             return VoteOutcome::Counted;
         }
-        let first = round.tallies[kind].value_of(round.slots[index][kind]);
+        let first = round.tallies[kind].value_of(round.slot_of(index, kind));
         if first == vote.value || flags.equivocated[kind] & bit != 0 {
             // The same vote again, or a validator already proven at this round and type (one
             // piece of evidence per validator, round and type is proof enough).
@@ -171,7 +179,7 @@ impl VoteKeeper {
         let (kind, index) = (vote_type as usize, usize::from(validator));
         let flags = round.flags.get(index / 64)?;
         (flags.voted[kind] & 1 << (index % 64) != 0)
-            .then(|| round.tallies[kind].value_of(round.slots[index][kind]))
+            .then(|| round.tallies[kind].value_of(round.slot_of(index, kind)))
     }
 
     /// Forget the votes and move to `height` with `validator_count` validators; evidence stays.
@@ -209,12 +217,21 @@ impl VoteKeeper {
         }
     }
 
+    /// The record of `round`, made if it has none. Inlined for the usual case, a vote of the
+    /// newest round; the search and the making are out of line.
+    #[inline]
     fn round_mut(&mut self, round: Round) -> &mut RoundVotes {
-        let at = match self.rounds.last() {
-            Some(last) if last.round == round => Ok(self.rounds.len() - 1),
-            _ => self.rounds.binary_search_by_key(&round, |r| r.round),
-        };
-        let i = match at {
+        let newest = self.rounds.len().wrapping_sub(1);
+        if self.rounds.last().is_some_and(|last| last.round == round) {
+            return &mut self.rounds[newest];
+        }
+        self.find_or_make_round(round)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn find_or_make_round(&mut self, round: Round) -> &mut RoundVotes {
+        let i = match self.rounds.binary_search_by_key(&round, |r| r.round) {
             Ok(i) => i,
             Err(i) => {
                 let mut fresh = self.spare.pop().unwrap_or_default();
@@ -233,17 +250,27 @@ struct RoundVotes {
     round: Round,
     /// Prevotes and precommits, indexed by `VoteType as usize`.
     tallies: [Tally; 2],
-    /// Who voted and who was heard, 64 validators a record: what a vote reads first, 640 bytes
+    /// Who voted and who was heard, 64 validators a record: what a vote reads first, 1 KiB
     /// for 1,000 validators.
     flags: Vec<Flags>,
     /// `slots[v][kind]`: the slot in `tallies[kind]` of the value `v` voted, valid where
-    /// `flags` says it voted; written once, read only for a second vote of the same type.
+    /// `flags` says it voted a value of a slot other than 0; written once, read only for a
+    /// second vote of the same type ([`RoundVotes::slot_of`]).
     slots: Vec<[u16; 2]>,
     /// Power of the validators heard from in this round, any message (L55).
     sender_power: VotingPower,
 }
 
 impl RoundVotes {
+    /// The slot of the value validator `index` voted in its counted vote of type `kind`
+    /// (which it must have cast).
+    fn slot_of(&self, index: usize, kind: usize) -> u16 {
+        match self.flags[index / 64].other_slot[kind] & 1 << (index % 64) {
+            0 => 0,
+            _ => self.slots[index][kind],
+        }
+    }
+
     fn reset(&mut self, round: Round, validator_count: usize) {
         self.round = round;
         for tally in &mut self.tallies {
@@ -252,14 +279,15 @@ impl RoundVotes {
         self.flags.clear();
         self.flags
             .resize(validator_count.div_ceil(64), Flags::default());
-        // Stale slots are never read: a slot is read only once its vote flag is set.
+        // Stale slots are never read: a slot is read only where its `other_slot` flag is set.
         self.slots.resize(validator_count, [0; 2]);
         self.sender_power = 0;
     }
 }
 
-/// What 64 validators (bit `v % 64` of record `v / 64`) did in a round.
+/// What 64 validators (bit `v % 64` of record `v / 64`) did in a round: one cache line.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(align(64))]
 struct Flags {
     /// Counted a vote of each type (`VoteType as usize`).
     voted: [u64; 2],
@@ -267,6 +295,9 @@ struct Flags {
     message: u64,
     /// Sent a second, conflicting vote of each type (evidence recorded).
     equivocated: [u64; 2],
+    /// The counted vote of each type is for a value of a slot other than 0, written in
+    /// `RoundVotes::slots`.
+    other_slot: [u64; 2],
 }
 
 /// Prevotes or precommits of one round.
@@ -540,6 +571,52 @@ mod tests {
         assert_eq!(keeper.spare.len(), 1);
         assert_eq!(keeper.power_for(0, VoteType::Prevote, Some(ValueId(2))), 1);
         assert_eq!(keeper.power_for(0, VoteType::Prevote, Some(ValueId(1))), 0);
+    }
+
+    /// Votes for the round's first value (slot 0, kept as a flag), its second and third, also
+    /// in a round record reused from an earlier height whose slots were others: each
+    /// validator's vote reads back as cast, a repeat is a duplicate and a change evidence.
+    #[test]
+    fn the_value_voted_reads_back_whatever_its_slot() {
+        let set = ValidatorSet::equal(130);
+        let mut keeper = VoteKeeper::new(1, 130);
+        let value = |v: ValidatorIndex, height: Height| match (v + height as u16) % 3 {
+            0 => None,
+            1 => Some(7),
+            _ => Some(9),
+        };
+        for height in 1..=3 {
+            keeper.reset(height, 130);
+            for v in 0..130 {
+                let cast = Vote {
+                    height,
+                    ..prevote(0, value(v, height), v)
+                };
+                assert_eq!(keeper.add_vote(cast, &set), VoteOutcome::Counted);
+            }
+            for v in 0..130 {
+                let cast = value(v, height).map(ValueId);
+                assert_eq!(keeper.vote_of(0, VoteType::Prevote, v), Some(cast));
+                assert_eq!(keeper.vote_of(0, VoteType::Precommit, v), None);
+                let again = Vote {
+                    height,
+                    ..prevote(0, value(v, height), v)
+                };
+                assert_eq!(keeper.add_vote(again, &set), VoteOutcome::Duplicate);
+            }
+            // One proof per validator is kept: a new one each height.
+            let v = 60 + height as ValidatorIndex;
+            let other = Vote {
+                height,
+                ..prevote(0, value(v, height + 1), v)
+            };
+            assert_eq!(keeper.add_vote(other, &set), VoteOutcome::Equivocation);
+            let proof = keeper.evidence().last().copied();
+            assert_eq!(
+                proof.map(|e| e.first.value),
+                Some(value(v, height).map(ValueId))
+            );
+        }
     }
 
     #[test]
