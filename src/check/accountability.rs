@@ -61,6 +61,18 @@ impl HeightVotes {
         conflict
     }
 
+    /// Whether `vote` is filed (or its signer is out of range, so it never would be).
+    pub(super) fn holds(&self, vote: &Vote) -> bool {
+        let cast = Cast {
+            round: vote.round,
+            vote_type: vote.vote_type,
+            value: vote.value,
+        };
+        self.by_signer
+            .get(usize::from(vote.validator))
+            .is_none_or(|casts| casts.contains(&cast))
+    }
+
     /// Validators proven to have flip-flopped at `height` (amnesia), sorted.
     pub(super) fn amnesia(&self, validators: &ValidatorSet) -> Vec<ValidatorIndex> {
         let mut culprits = Vec::new();

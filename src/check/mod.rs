@@ -89,22 +89,34 @@ impl SafetyChecker {
     /// equivocated, whichever correct validators received them.
     pub fn vote_received(&mut self, vote: Vote) {
         let height = vote.height;
-        if !self.votes.contains_key(&height) {
-            if height < self.closed_below || self.closed.contains(&height) {
-                return;
+        // Nearly every vote is of a height already open: one search of the map.
+        if let Some(table) = self.votes.get_mut(&height) {
+            if let Some(earlier) = table.add(vote) {
+                self.equivocations.prove(earlier, vote);
             }
-            let mut table = self.spare.pop().unwrap_or_default();
-            table.reset(self.validators.len());
-            self.votes.insert(height, table);
-            if self.votes.len().saturating_sub(self.forked_kept) > OPEN_HEIGHTS_KEPT {
-                self.evict_oldest_open();
-            }
-        }
-        let Some(table) = self.votes.get_mut(&height) else {
             return;
-        };
-        if let Some(earlier) = table.add(vote) {
-            self.equivocations.prove(earlier, vote);
+        }
+        if height < self.closed_below || self.closed.contains(&height) {
+            return;
+        }
+        let mut table = self.spare.pop().unwrap_or_default();
+        table.reset(self.validators.len());
+        self.votes.insert(height, table);
+        if self.votes.len().saturating_sub(self.forked_kept) > OPEN_HEIGHTS_KEPT {
+            self.evict_oldest_open();
+        }
+        // Open now, unless it was the oldest and the eviction closed it at once.
+        if self.votes.contains_key(&height) {
+            self.vote_received(vote);
+        }
+    }
+
+    /// Whether filing `vote` again would change nothing: its height keeps no votes any more,
+    /// or they hold it. For debug assertions of callers that skip votes already filed.
+    pub fn holds(&self, vote: &Vote) -> bool {
+        match self.votes.get(&vote.height) {
+            Some(table) => table.holds(vote),
+            None => vote.height < self.closed_below || self.closed.contains(&vote.height),
         }
     }
 

@@ -75,6 +75,10 @@ pub struct Simulation {
     schedule: ProposerSchedule,
     /// Validators first (`0..validator_count`), then full nodes (`gossip: cometbft`).
     nodes: Vec<Node>,
+    /// `behaviors[v]`: node `v`'s behaviour, as in its `Node` (fixed for the run), one byte
+    /// each: a broadcast asks every destination whether it is silent and a delivery asks
+    /// whether the signer is correct, and here that reads no line of another `Node`.
+    behaviors: Vec<Option<ByzantineBehavior>>,
     validator_count: usize,
     /// CometBFT's gossip layer, when `network.gossip` is `cometbft`.
     p2p: Option<Box<P2pState>>,
@@ -485,6 +489,7 @@ impl Simulation {
             params,
             validators,
             schedule,
+            behaviors: nodes.iter().map(|node| node.behavior).collect(),
             nodes,
             validator_count,
             p2p,
@@ -892,8 +897,14 @@ impl Simulation {
         let node = &mut self.nodes[usize::from(to)];
         let (work, input) = match message {
             Message::Vote(vote) => {
-                if node.is_correct() {
+                // A correct signer's vote was filed when it was signed (`broadcast`) and a
+                // correct signer signs one vote per height, round and type, so a copy of it
+                // that arrives adds nothing: only Byzantine signers' votes are filed here.
+                let signer = self.behaviors.get(usize::from(vote.validator));
+                if node.is_correct() && signer.is_none_or(Option::is_some) {
                     self.checker.vote_received(vote);
+                } else {
+                    debug_assert!(!node.is_correct() || self.checker.holds(&vote), "{vote:?}");
                 }
                 let mut work = self.costs.verify_vote();
                 if Self::extended(&self.app, &vote) && vote.validator != to {
@@ -955,11 +966,9 @@ impl Simulation {
     }
 
     /// Apply `input` to validator `v` at `t`, then everything it leads to.
-    fn feed(&mut self, v: ValidatorIndex, input: Input, mut t: SimTime) {
+    fn feed(&mut self, v: ValidatorIndex, mut input: Input, mut t: SimTime) {
         let mut outputs = std::mem::take(&mut self.outputs);
-        // Follow-up inputs (a value to propose) queue behind the first; most feeds have none.
-        let mut next = Some(input);
-        while let Some(input) = next.take().or_else(|| self.inputs.pop_front()) {
+        loop {
             outputs.clear();
             let ctx = Ctx {
                 validators: &self.validators,
@@ -974,6 +983,12 @@ impl Simulation {
             }
             for &output in &outputs {
                 t = self.carry_out(v, output, t);
+            }
+            // Follow-up inputs (a value to propose) queue behind the first; most feeds have
+            // none.
+            match self.inputs.pop_front() {
+                Some(next) => input = next,
+                None => break,
             }
         }
         self.outputs = outputs;
@@ -1251,7 +1266,10 @@ impl Simulation {
         let mut scheduled = 0u32;
         let mut sent_bytes = 0u64;
         for dst in 0..n {
-            if dst == v || !to(dst) || self.nodes[usize::from(dst)].is_silent() {
+            if dst == v
+                || !to(dst)
+                || self.behaviors[usize::from(dst)] == Some(ByzantineBehavior::Silent)
+            {
                 continue;
             }
             if let Some(d) = self.net.send(v, dst, size, t, &mut self.net_rng) {
