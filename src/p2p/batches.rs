@@ -4,46 +4,111 @@
 //! A batch is a run of that buffer; a delivered batch leaves a gap, and the buffer is compacted
 //! (live runs moved down, in order) when the gaps outweigh what is live. So memory follows the
 //! votes in flight, where one reused `Vec` per batch had kept, for every batch ever in flight at
-//! once, the capacity of the largest batch it had held. A vote takes 16 bytes here, not the 40
-//! of a `Vote`: a batch's votes share their height (a votes routine sends the votes of its
-//! node's height), and a value is a block's index. At 1,000 validators with 10 outbound peers a
+//! once, the capacity of the largest batch it had held. A vote takes 8 bytes here (`Packed`),
+//! not the 40 of a `Vote`: a batch's votes share their height (a votes routine sends the votes
+//! of its node's height), and a value is a block's index. At 1,000 validators with 10 outbound peers a
 //! node (the 2 s `scale` bench) 7.5 million votes are on their way at the peak, 175,000 batches
 //! in all.
 
+use super::RoundVotes;
 use crate::consensus::{Height, Round, ValueId, Vote, VoteType};
 
-/// A vote of a batch: the batch holds its height.
+/// A vote of a batch in one word (the batch holds its height): bits 0-15 the signer, bit 16
+/// whether a precommit, bits 17-31 the round and bits 32-63 the value's id plus one (0 for
+/// nil); a vote whose round or value does not fit ("wide") has round bits `WIDE` and, in the
+/// value bits, the index of its round and value in `VoteBatches::wide`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Packed {
-    /// The value's id plus one; 0 for nil.
-    value: u64,
-    round: Round,
-    validator: u16,
-    precommit: bool,
+pub struct Packed(u64);
+
+/// The round bits of a wide vote.
+const WIDE: u64 = 0x7fff;
+
+/// A vote of a batch, unpacked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unpacked {
+    /// Its round.
+    pub round: Round,
+    /// Its type index (`crate::p2p::type_index`).
+    pub kind: usize,
+    /// Its signer.
+    pub validator: u16,
+    /// Its value (`None` for nil).
+    pub value: Option<ValueId>,
 }
 
-impl Packed {
-    fn new(vote: &Vote) -> Packed {
-        Packed {
-            value: vote.value.map_or(0, |v| v.0.wrapping_add(1)),
-            round: vote.round,
-            validator: vote.validator,
-            precommit: vote.vote_type == VoteType::Precommit,
-        }
-    }
-
-    fn vote(self, height: Height) -> Vote {
+impl Unpacked {
+    /// The vote, of the batch's `height`.
+    #[inline]
+    pub fn vote(self, height: Height) -> Vote {
         Vote {
             height,
             round: self.round,
-            vote_type: if self.precommit {
-                VoteType::Precommit
-            } else {
-                VoteType::Prevote
-            },
-            value: self.value.checked_sub(1).map(ValueId),
+            vote_type: [VoteType::Prevote, VoteType::Precommit][self.kind],
+            value: self.value,
             validator: self.validator,
         }
+    }
+}
+
+/// A value's code in a batch: its id plus one, 0 for nil.
+#[inline]
+fn code(value: Option<ValueId>) -> u64 {
+    value.map_or(0, |v| v.0.wrapping_add(1))
+}
+
+/// Pack a vote of round `round`, type index `kind`, by `validator`, of the value coded `code`;
+/// a wide one's round and code go to `wide`.
+#[inline]
+fn pack(
+    round: Round,
+    kind: usize,
+    validator: u16,
+    code: u64,
+    wide: &mut Vec<(Round, u64)>,
+) -> Packed {
+    let low = u64::from(validator) | (kind as u64) << 16;
+    if u64::from(round) < WIDE && code <= u64::from(u32::MAX) {
+        Packed(low | u64::from(round) << 17 | code << 32)
+    } else {
+        wide.push((round, code));
+        Packed(low | WIDE << 17 | ((wide.len() - 1) as u64) << 32)
+    }
+}
+
+/// A batch's votes, to read.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchVotes<'a> {
+    /// Their height.
+    pub height: Height,
+    votes: &'a [Packed],
+    wide: &'a [(Round, u64)],
+}
+
+impl BatchVotes<'_> {
+    /// Number of votes.
+    pub fn len(&self) -> usize {
+        self.votes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.votes.is_empty()
+    }
+
+    /// Vote `i`, unpacked.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<Unpacked> {
+        let Packed(w) = *self.votes.get(i)?;
+        let (round, code) = match w >> 17 & WIDE {
+            WIDE => self.wide[(w >> 32) as usize],
+            round => (round as Round, w >> 32),
+        };
+        Some(Unpacked {
+            round,
+            kind: (w >> 16 & 1) as usize,
+            validator: w as u16,
+            value: code.checked_sub(1).map(ValueId),
+        })
     }
 }
 
@@ -74,6 +139,8 @@ pub struct VoteBatches {
     order: Vec<u32>,
     /// The height of the batch begun last.
     height: Height,
+    /// Rounds and value codes of the wide votes (`Packed`), by index; rebuilt at compaction.
+    wide: Vec<(Round, u64)>,
 }
 
 /// Gaps tolerated before compacting, beyond as many votes as are live.
@@ -108,7 +175,48 @@ impl VoteBatches {
     /// Add `vote`, of the batch's height, to the batch begun last.
     pub fn push(&mut self, vote: Vote) {
         debug_assert_eq!(vote.height, self.height, "a batch holds one height");
-        self.votes.push(Packed::new(&vote));
+        let (kind, code) = (
+            usize::from(vote.vote_type == VoteType::Precommit),
+            code(vote.value),
+        );
+        let packed = pack(vote.round, kind, vote.validator, code, &mut self.wide);
+        self.votes.push(packed);
+    }
+
+    /// Add to the batch begun last the votes of type index `kind` that `held` (round `round`
+    /// of the batch's height) has and the set whose words are `known` lacks, by validator
+    /// ascending, and add them to `known`: word by word, as the votes routine sends them.
+    pub fn push_missing(
+        &mut self,
+        held: &RoundVotes,
+        round: Round,
+        kind: usize,
+        known: &mut [u64],
+    ) {
+        let (have, slots, values) = (&held.have[kind].0, &held.slots[kind], &held.values[kind]);
+        for (i, (known, &have)) in known.iter_mut().zip(have.iter()).enumerate() {
+            let mut w = have & !*known;
+            *known |= w;
+            while w != 0 {
+                let v = i * 64 + w.trailing_zeros() as usize;
+                w &= w - 1;
+                let code = code(values[usize::from(slots[v])]);
+                let packed = pack(round, kind, v as u16, code, &mut self.wide);
+                self.votes.push(packed);
+            }
+        }
+    }
+
+    /// Batch `id`'s votes, in order (`None` for a free or unknown id).
+    #[inline]
+    pub fn batch(&self, id: u32) -> Option<BatchVotes<'_>> {
+        let run = self.run(id)?;
+        let start = run.start as usize;
+        Some(BatchVotes {
+            height: run.height,
+            votes: &self.votes[start..start + run.len as usize],
+            wide: &self.wide,
+        })
     }
 
     /// End batch `id` (the one begun last); false, and the id freed, when it is empty.
@@ -144,8 +252,8 @@ impl VoteBatches {
 
     /// Vote `i` of batch `id`.
     pub fn vote(&self, id: u32, i: usize) -> Option<Vote> {
-        let run = self.run(id)?;
-        (i < run.len as usize).then(|| self.votes[run.start as usize + i].vote(run.height))
+        let batch = self.batch(id)?;
+        batch.get(i).map(|v| v.vote(batch.height))
     }
 
     /// The votes of batch `id`, in order.
@@ -189,6 +297,17 @@ impl VoteBatches {
             to += len;
         }
         self.votes.truncate(to as usize);
+        if !self.wide.is_empty() {
+            // Keep the live wide votes' entries only, renumbered in order.
+            let old = std::mem::take(&mut self.wide);
+            for packed in &mut self.votes {
+                let w = packed.0;
+                if w >> 17 & WIDE == WIDE {
+                    self.wide.push(old[(w >> 32) as usize]);
+                    *packed = Packed(w & 0xffff_ffff | ((self.wide.len() - 1) as u64) << 32);
+                }
+            }
+        }
     }
 
     /// Votes in live batches.
@@ -270,6 +389,51 @@ mod tests {
         assert_eq!(b.vote(id, 0), Some(vote(7)));
         assert_eq!(b.vote(id, 1), None);
         assert_eq!(b.len(ids[0].0), 0, "released");
-        assert_eq!(std::mem::size_of::<Packed>(), 16);
+        assert_eq!(std::mem::size_of::<Packed>(), 8);
+    }
+
+    #[test]
+    fn wide_votes_keep_their_round_and_value_through_compaction() {
+        // A round or a value id too large for the packed word.
+        let wide = |validator: u16| Vote {
+            height: 2,
+            round: if validator.is_multiple_of(2) {
+                40_000 + u32::from(validator)
+            } else {
+                3
+            },
+            vote_type: VoteType::Precommit,
+            value: Some(ValueId(u64::from(u32::MAX) + u64::from(validator))),
+            validator,
+        };
+        let narrow = |validator: u16| Vote {
+            height: 2,
+            ..vote(validator)
+        };
+        let mut b = VoteBatches::default();
+        let early = b.begin(2);
+        for j in 0..10u16 {
+            b.push(wide(j));
+        }
+        for j in 0..70_000u32 {
+            b.push(narrow(j as u16));
+        }
+        assert!(b.finish(early));
+        let kept = b.begin(2);
+        let want: Vec<Vote> = (0..20u16)
+            .map(|j| if j % 3 == 0 { wide(j) } else { narrow(j) })
+            .collect();
+        want.iter().for_each(|&v| b.push(v));
+        assert!(b.finish(kept));
+        assert_eq!(b.votes(kept).collect::<Vec<_>>(), want);
+        assert_eq!(b.wide.len(), 17);
+        // The early batch delivered: 20 live in 70,030 buffered, so the next begin compacts,
+        // and only the kept batch's wide votes keep their entries.
+        b.release(early);
+        let next = b.begin(2);
+        assert_eq!(b.buffered(), 20);
+        assert_eq!(b.wide.len(), 7);
+        assert_eq!(b.votes(kept).collect::<Vec<_>>(), want);
+        assert!(!b.finish(next));
     }
 }

@@ -71,6 +71,7 @@ impl Bits {
     }
 
     /// Whether `i` is in the set.
+    #[inline]
     pub fn get(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
@@ -151,10 +152,22 @@ impl RoundVotes {
     }
 
     /// The value of validator `v`'s vote of type index `k`, if present.
+    #[inline]
     pub fn value(&self, k: usize, v: usize) -> Option<Option<ValueId>> {
         self.have[k]
             .get(v)
             .then(|| self.values[k][usize::from(self.slots[k][v])])
+    }
+
+    /// The votes of type index `k`, for a reader of many: the words of the set of signers
+    /// present, the slot of each present signer's value, and the values.
+    #[inline]
+    pub fn of_kind(&self, k: usize) -> HeldVotes<'_> {
+        HeldVotes {
+            have: &self.have[k].0,
+            slots: &self.slots[k],
+            values: &self.values[k],
+        }
     }
 
     /// The votes of type index `k` present, by validator, as `Vote`s of `height` and `round`.
@@ -188,6 +201,25 @@ impl RoundVotes {
         self.slots[k][v] = slot as u16;
         self.have[k].set(v);
         true
+    }
+}
+
+/// One round's votes of one type, as `RoundVotes::of_kind` lends them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeldVotes<'a> {
+    have: &'a [u64],
+    slots: &'a [u16],
+    values: &'a [Option<ValueId>],
+}
+
+impl HeldVotes<'_> {
+    /// Whether validator `v`'s vote is present with `value`.
+    #[inline]
+    pub fn holds(&self, v: usize, value: Option<ValueId>) -> bool {
+        self.have
+            .get(v / 64)
+            .is_some_and(|w| w >> (v % 64) & 1 == 1)
+            && self.values[usize::from(self.slots[v])] == value
     }
 }
 
@@ -577,6 +609,7 @@ impl PeerKnowledge {
     }
 
     /// Mark that the peer has vote `validator` of `round` and type index `kind`.
+    #[inline]
     pub fn knows(&mut self, round: Round, kind: usize, validator: u16, validators: usize) {
         let i = usize::from(validator);
         if let Some(w) = self.votes_mut(round, kind, validators).get_mut(i / 64) {
@@ -585,6 +618,7 @@ impl PeerKnowledge {
     }
 
     /// Mark that the peer has `vote`.
+    #[inline]
     pub fn knows_vote(&mut self, vote: &Vote, validators: usize) {
         self.knows(
             vote.round,
@@ -592,6 +626,35 @@ impl PeerKnowledge {
             vote.validator,
             validators,
         );
+    }
+
+    /// Read the peer's HasVote announcements: its `arrivals` (the peer's book's, at this
+    /// height) from the cursor on, up to the last that arrived at or before `heard_by`.
+    pub fn hear_has_votes(
+        &mut self,
+        arrivals: &[(SimTime, Round, u8, u16)],
+        heard_by: u64,
+        validators: usize,
+    ) {
+        let mut next = self.has_vote_cursor;
+        // By runs of one round and type: the run's known set is looked up once.
+        while let Some(&(at, round, kind, _)) = arrivals.get(next) {
+            if at.as_nanos() > heard_by {
+                break;
+            }
+            let known = self.votes_mut(round, usize::from(kind), validators);
+            while let Some(&(at, r, k, validator)) = arrivals.get(next) {
+                if at.as_nanos() > heard_by || (r, k) != (round, kind) {
+                    break;
+                }
+                let i = usize::from(validator);
+                if let Some(w) = known.get_mut(i / 64) {
+                    *w |= 1 << (i % 64);
+                }
+                next += 1;
+            }
+        }
+        self.has_vote_cursor = next;
     }
 
     /// Mark that the peer knows the header of `value` (a proposal of it was exchanged, or the

@@ -143,19 +143,80 @@ fn entry_nodes(
 }
 
 impl P2pState {
-    /// If `to` already holds `vote` (in its slot, at its height), note that the peer across
-    /// `conn` has it and say true: all that receiving it again does (`p2p_deliver_vote` with
-    /// `Filed::Held`).
-    fn note_held(&mut self, to: ValidatorIndex, vote: &Vote, conn: u32, validators: usize) -> bool {
+    /// Votes `from..` of batch `batch` arrive at `to` on `conn`: mix each into `trace`, and
+    /// for each that `to` already holds (in its slot, at its height) note that the peer across
+    /// `conn` has it, all that receiving it again does (`p2p_deliver_vote` with
+    /// `Filed::Held`); up to the first it does not hold, which is returned (mixed, not
+    /// settled) with its index, for the full path.
+    fn settle_held(
+        &mut self,
+        to: ValidatorIndex,
+        batch: u32,
+        conn: u32,
+        from: usize,
+        validators: usize,
+        trace: &mut TraceHash,
+    ) -> Option<(usize, Vote)> {
+        let votes = self.batches.batch(batch)?;
+        let height = votes.height;
+        let first = votes.get(from)?.vote(height);
         let book = &self.books[usize::from(to)];
-        if vote.height != book.height || book.held(vote) != Some(*vote) {
-            return false;
+        if height != book.height {
+            trace.mix(message_word(&Message::Vote(first)));
+            return Some((from, first));
         }
+        // Every vote of the batch is of `height`: the first one held, or the full path,
+        // sets the connection's knowledge to this height.
         let k = &mut self.knowledge[self.graph.reverse(conn) as usize];
-        k.at_height(vote.height);
-        k.knows_vote(vote, validators);
-        true
+        k.at_height(height);
+        // A batch is runs of one round and type (the votes routine sends them so): the
+        // book's votes, the peer's known set (on the run's first vote held, as `knows` would
+        // create it) and the trace word's part common to the run are looked up once per run.
+        let mut hash = *trace;
+        let mut j = from;
+        let mut stop = None;
+        'runs: while let Some(first) = votes.get(j) {
+            let (round, kind) = (first.round, first.kind);
+            let held = book
+                .round(round)
+                .map(|r| r.of_kind(kind))
+                .unwrap_or_default();
+            let run_word = message_word(&Message::Vote(Vote {
+                height,
+                round,
+                vote_type: [VoteType::Prevote, VoteType::Precommit][kind],
+                value: Some(ValueId(0)),
+                validator: 0,
+            }));
+            let mut known: Option<&mut [u64]> = None;
+            while let Some(vote) = votes.get(j) {
+                if (vote.round, vote.kind) != (round, kind) {
+                    continue 'runs;
+                }
+                hash.mix(run_word ^ signer_word(vote.validator, vote.value));
+                let i = usize::from(vote.validator);
+                if !held.holds(i, vote.value) {
+                    stop = Some((j, vote.vote(height)));
+                    break 'runs;
+                }
+                if known.is_none() {
+                    known = Some(k.votes_mut(round, kind, validators));
+                }
+                if let Some(w) = known.as_deref_mut().and_then(|words| words.get_mut(i / 64)) {
+                    *w |= 1 << (i % 64);
+                }
+                j += 1;
+            }
+        }
+        *trace = hash;
+        stop
     }
+}
+
+/// The part of a vote's `message_word` that its signer and value make: the word of a vote is
+/// that of the same height, round and type by validator 0 for block 0, xor this.
+fn signer_word(validator: u16, value: Option<ValueId>) -> u64 {
+    u64::from(validator) ^ value.map_or(0xffff, |x| x.0) << 40
 }
 
 impl Simulation {
@@ -333,15 +394,7 @@ impl Simulation {
             let peer_book = &books[usize::from(peer)];
             if peer_book.height == me.height {
                 let heard_by = t.as_nanos().saturating_sub(delay);
-                while let Some(&(at, round, kind, validator)) =
-                    peer_book.arrivals.get(k.has_vote_cursor)
-                {
-                    if at.as_nanos() > heard_by {
-                        break;
-                    }
-                    k.knows(round, usize::from(kind), validator, validators);
-                    k.has_vote_cursor += 1;
-                }
+                k.hear_has_votes(&peer_book.arrivals, heard_by, validators);
                 // NewValidBlock: blocks the peer is fetching, once its announcement arrived.
                 for &(at, value) in &peer_book.valid_blocks {
                     if at.as_nanos() <= heard_by
@@ -408,21 +461,7 @@ impl Simulation {
                 };
                 for &kind in kinds {
                     let known = k.votes_mut(round, kind, validators);
-                    p2p.scratch.clear();
-                    held.have[kind].missing_from_words(known, &mut p2p.scratch);
-                    for &validator in &p2p.scratch {
-                        let i = usize::from(validator);
-                        known[i / 64] |= 1 << (i % 64);
-                        if let Some(value) = held.value(kind, i) {
-                            p2p.batches.push(Vote {
-                                height: book.height,
-                                round,
-                                vote_type: [VoteType::Prevote, VoteType::Precommit][kind],
-                                value,
-                                validator,
-                            });
-                        }
-                    }
+                    p2p.batches.push_missing(held, round, kind, known);
                 }
             }
             // VoteSetMaj23 (consensus/reactor.go `queryMaj23Routine`, every
@@ -559,17 +598,16 @@ impl Simulation {
                 // from several peers before their HasVote reaches them: 26 M of 28 M received
                 // at 1,000 validators); those are settled here, without the full path.
                 let validators = self.validator_count;
-                let mut i = 0;
+                let mut from = 0;
                 loop {
                     let p2p = self.p2p.as_mut().expect("gossip layer");
-                    let Some(vote) = p2p.batches.vote(batch, i) else {
+                    let Some((i, vote)) =
+                        p2p.settle_held(to, batch, conn, from, validators, &mut self.trace)
+                    else {
                         break;
                     };
-                    i += 1;
-                    self.trace.mix(message_word(&Message::Vote(vote)));
-                    if !p2p.note_held(to, &vote, conn, validators) {
-                        self.p2p_deliver_vote(to, vote, conn, t);
-                    }
+                    self.p2p_deliver_vote(to, vote, conn, t);
+                    from = i + 1;
                 }
                 self.p2p().batches.release(batch);
             }
@@ -865,6 +903,43 @@ impl Simulation {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vote_word_is_its_run_word_xor_its_signer_word() {
+        for (height, round, vote_type, value, validator) in [
+            (1, 0, VoteType::Prevote, None, 0),
+            (7, 3, VoteType::Precommit, Some(ValueId(12)), 999),
+            (
+                u64::from(u32::MAX) + 5,
+                70_000,
+                VoteType::Prevote,
+                Some(ValueId(1 << 30)),
+                65_535,
+            ),
+        ] {
+            let vote = Vote {
+                height,
+                round,
+                vote_type,
+                value,
+                validator,
+            };
+            let run = Vote {
+                value: Some(ValueId(0)),
+                validator: 0,
+                ..vote
+            };
+            assert_eq!(
+                message_word(&Message::Vote(vote)),
+                message_word(&Message::Vote(run)) ^ signer_word(validator, value)
+            );
         }
     }
 }
