@@ -232,10 +232,11 @@ pub struct PartSet {
     pub total: u16,
     /// Parts present.
     pub have: Bits,
-    /// Made from a polka's or a commit's header, not from a proposal (CometBFT's
-    /// `NewPartSetFromHeader` in `addVote` and `enterCommit`): consensus is given the block
-    /// itself once complete.
-    pub fetched: bool,
+    /// When it was made from a polka's or a commit's header rather than from a proposal
+    /// (CometBFT's `NewPartSetFromHeader` in `addVote` and `enterCommit`): what the node's
+    /// NewValidBlock tells its peers, who then send it the parts; consensus is given the
+    /// block itself once complete.
+    pub fetched: Option<SimTime>,
     /// The complete block was given to consensus (`Input::Block`).
     pub handed: bool,
 }
@@ -307,9 +308,6 @@ pub struct NodeBook {
     /// Conflicting votes of this height (a second value from a signer whose slot is taken), at
     /// most one per slot: what VoteSetMaj23 can pass on to peers.
     pub conflicts: Vec<Vote>,
-    /// Blocks of this height whose header came with a polka or a commit, with when: what the
-    /// node's NewValidBlock messages tell its peers (they then send it the parts).
-    pub valid_blocks: Vec<(SimTime, ValueId)>,
 }
 
 impl NodeBook {
@@ -330,7 +328,6 @@ impl NodeBook {
             delayed: Vec::new(),
             twins: Vec::new(),
             conflicts: Vec::new(),
-            valid_blocks: Vec::new(),
         }
     }
 
@@ -347,7 +344,6 @@ impl NodeBook {
         self.blocks.clear();
         self.twins.clear();
         self.conflicts.clear();
-        self.valid_blocks.clear();
     }
 
     /// Keep `vote`, which conflicts with the vote holding its slot, unless the slot already has
@@ -501,7 +497,7 @@ impl NodeBook {
                     value,
                     total,
                     have: Bits::new(usize::from(total)),
-                    fetched: false,
+                    fetched: None,
                     handed: false,
                 });
                 self.blocks.last_mut().expect("just pushed")
@@ -516,8 +512,7 @@ impl NodeBook {
         if self.parts(value).is_some() {
             return false;
         }
-        self.parts_mut(value, total).fetched = true;
-        self.valid_blocks.push((t, value));
+        self.parts_mut(value, total).fetched = Some(t);
         true
     }
 

@@ -894,17 +894,17 @@ impl Simulation {
     /// Verify `message` at `to` and hand it to consensus; returns when verified and whether
     /// it came from a height `to` has left behind.
     fn consume(&mut self, to: ValidatorIndex, message: Message, t: SimTime) -> (SimTime, bool) {
-        let node = &mut self.nodes[usize::from(to)];
         let (work, input) = match message {
             Message::Vote(vote) => {
                 // A correct signer's vote was filed when it was signed (`broadcast`) and a
                 // correct signer signs one vote per height, round and type, so a copy of it
                 // that arrives adds nothing: only Byzantine signers' votes are filed here.
                 let signer = self.behaviors.get(usize::from(vote.validator));
-                if node.is_correct() && signer.is_none_or(Option::is_some) {
+                let correct = self.nodes[usize::from(to)].is_correct();
+                if correct && signer.is_none_or(Option::is_some) {
                     self.checker.vote_received(vote);
                 } else {
-                    debug_assert!(!node.is_correct() || self.checker.holds(&vote), "{vote:?}");
+                    debug_assert!(!correct || self.checker.holds(&vote), "{vote:?}");
                 }
                 let mut work = self.costs.verify_vote();
                 if Self::extended(&self.app, &vote) && vote.validator != to {
@@ -913,19 +913,11 @@ impl Simulation {
                 (work, Input::Vote(vote))
             }
             Message::Proposal(p) => {
-                node.saw(p.value);
-                let txs = self
-                    .blocks
-                    .get(p.value.0 as usize)
-                    .map_or(0, |b| b.content.txs);
-                let extended = Self::extended_votes(&self.app, self.validator_count, p.height);
-                let process = self.costs.process_proposal(extended);
-                (
-                    self.costs.verify_block(txs).then(process),
-                    Input::Proposal(p),
-                )
+                self.nodes[usize::from(to)].saw(p.value);
+                (self.block_work(p.value, p.height), Input::Proposal(p))
             }
         };
+        let node = &mut self.nodes[usize::from(to)];
         let done = node.charge(t, work);
         // Behind: from a height `to` has left, or from a later round of the height `to` has
         // decided (the sender missed the commit and may wait on votes nobody will send again).
@@ -947,18 +939,26 @@ impl Simulation {
         (done, behind)
     }
 
+    /// What receiving the block `value` of a proposal of `height` costs: verifying it, then
+    /// ProcessProposal (with the last commit's vote extensions, when on).
+    fn block_work(&self, value: ValueId, height: Height) -> Work {
+        let txs = self
+            .blocks
+            .get(value.0 as usize)
+            .map_or(0, |b| b.content.txs);
+        let extended = Self::extended_votes(&self.app, self.validator_count, height);
+        self.costs
+            .verify_block(txs)
+            .then(self.costs.process_proposal(extended))
+    }
+
     /// `to` holds the whole block `value`, fetched over gossip without its proposal: verify it
     /// as a proposal's block, then hand it to consensus (`Input::Block`).
     fn consume_block(&mut self, to: ValidatorIndex, value: ValueId, t: SimTime) {
-        let Some(block) = self.blocks.get(value.0 as usize) else {
+        let Some(height) = self.blocks.get(value.0 as usize).map(|b| b.height) else {
             return;
         };
-        let (height, txs) = (block.height, block.content.txs);
-        let extended = Self::extended_votes(&self.app, self.validator_count, height);
-        let work = self
-            .costs
-            .verify_block(txs)
-            .then(self.costs.process_proposal(extended));
+        let work = self.block_work(value, height);
         let node = &mut self.nodes[usize::from(to)];
         node.saw(value);
         let done = node.charge(t, work);
@@ -1549,18 +1549,21 @@ fn message_word(m: &Message) -> u64 {
                 ^ 0x5
         }
         Message::Vote(v) => {
-            let kind = if v.vote_type == VoteType::Prevote {
-                1
-            } else {
-                2
-            };
-            v.height << 32
-                ^ u64::from(v.round) << 16
-                ^ u64::from(v.validator)
-                ^ v.value.map_or(0xffff, |x| x.0) << 40
-                ^ kind << 62
+            vote_run_word(v.height, v.round, v.vote_type) ^ signer_word(v.validator, v.value)
         }
     }
+}
+
+/// The part of a vote's trace word that its height, round and type make (shared by a batch's
+/// run of votes of one round and type).
+fn vote_run_word(height: Height, round: Round, vote_type: VoteType) -> u64 {
+    let kind: u64 = if vote_type == VoteType::Prevote { 1 } else { 2 };
+    height << 32 ^ u64::from(round) << 16 ^ kind << 62
+}
+
+/// The part of a vote's trace word that its signer and value make.
+fn signer_word(validator: u16, value: Option<ValueId>) -> u64 {
+    u64::from(validator) ^ value.map_or(0xffff, |x| x.0) << 40
 }
 
 /// Transaction latencies in buckets doubling from 1 ms, up to the largest one.

@@ -125,13 +125,12 @@ fn entry_nodes(
             let mut pool: Vec<u16> = if nodes > validators {
                 (validators as u16..nodes as u16).collect()
             } else {
-                let up = (0..nodes as u16)
-                    .filter(|&v| !silent.get(usize::from(v)).copied().unwrap_or(false));
-                let up: Vec<u16> = up.collect();
-                if up.is_empty() {
-                    (0..nodes as u16).collect()
-                } else {
-                    up
+                let up: Vec<u16> = (0..nodes as u16)
+                    .filter(|&v| !silent[usize::from(v)])
+                    .collect();
+                match up.is_empty() {
+                    true => (0..nodes as u16).collect(),
+                    false => up,
                 }
             };
             pool.shuffle(rng);
@@ -181,13 +180,11 @@ impl P2pState {
                 .round(round)
                 .map(|r| r.of_kind(kind))
                 .unwrap_or_default();
-            let run_word = message_word(&Message::Vote(Vote {
+            let run_word = vote_run_word(
                 height,
                 round,
-                vote_type: [VoteType::Prevote, VoteType::Precommit][kind],
-                value: Some(ValueId(0)),
-                validator: 0,
-            }));
+                [VoteType::Prevote, VoteType::Precommit][kind],
+            );
             let mut known: Option<&mut [u64]> = None;
             while let Some(vote) = votes.get(j) {
                 if (vote.round, vote.kind) != (round, kind) {
@@ -211,12 +208,6 @@ impl P2pState {
         *trace = hash;
         stop
     }
-}
-
-/// The part of a vote's `message_word` that its signer and value make: the word of a vote is
-/// that of the same height, round and type by validator 0 for block 0, xor this.
-fn signer_word(validator: u16, value: Option<ValueId>) -> u64 {
-    u64::from(validator) ^ value.map_or(0xffff, |x| x.0) << 40
 }
 
 impl Simulation {
@@ -396,11 +387,11 @@ impl Simulation {
                 let heard_by = t.as_nanos().saturating_sub(delay);
                 k.hear_has_votes(&peer_book.arrivals, heard_by, validators);
                 // NewValidBlock: blocks the peer is fetching, once its announcement arrived.
-                for &(at, value) in &peer_book.valid_blocks {
-                    if at.as_nanos() <= heard_by
-                        && let Some(parts) = books[vi].parts(value)
+                for fetching in &peer_book.blocks {
+                    if fetching.fetched.is_some_and(|at| at.as_nanos() <= heard_by)
+                        && let Some(parts) = books[vi].parts(fetching.value)
                     {
-                        k.knows_header(value, parts.total);
+                        k.knows_header(parts.value, parts.total);
                     }
                 }
             }
@@ -776,7 +767,7 @@ impl Simulation {
         // A fetched block with no proposal of it handed: consensus gets the block itself.
         let mut fetched = Vec::new();
         for parts in &mut book.blocks {
-            if parts.fetched && !parts.handed && parts.complete() {
+            if parts.fetched.is_some() && !parts.handed && parts.complete() {
                 parts.handed = true;
                 let value = parts.value;
                 if !book
