@@ -73,18 +73,36 @@ impl VoteKeeper {
 
     /// Count `vote` with the power `validators` gives its signer (see [`VoteOutcome`]).
     pub fn add_vote(&mut self, vote: Vote, validators: &ValidatorSet) -> VoteOutcome {
+        self.add_vote_crossing(vote, validators).0
+    }
+
+    /// [`VoteKeeper::add_vote`], also telling whether the vote took a count across the
+    /// threshold a rule of the algorithm reads: its value's power or its type's total in its
+    /// round to 2f+1 (L28, L34, L36, L44, L47, L49), or its round's sender power to f+1 (L55).
+    /// Every rule that reads votes compares one of these counts with one of these thresholds,
+    /// and counts only grow, so a vote that crosses none cannot make a rule fire that did not
+    /// fire before it.
+    pub fn add_vote_crossing(
+        &mut self,
+        vote: Vote,
+        validators: &ValidatorSet,
+    ) -> (VoteOutcome, bool) {
         let index = usize::from(vote.validator);
         if vote.height != self.height || index >= self.validator_count || index >= validators.len()
         {
-            return VoteOutcome::Rejected;
+            return (VoteOutcome::Rejected, false);
         }
         let power = validators.power(vote.validator);
         let round = self.round_mut(vote.round);
         let kind = vote.vote_type as usize;
         let (word, bit) = (index / 64, 1u64 << (index % 64));
         let flags = round.flags[word];
+        let quorum = validators.quorum();
         if flags.voted[kind] & bit == 0 {
-            let slot = round.tallies[kind].add(vote.value, power);
+            let tally = &mut round.tallies[kind];
+            let slot = tally.add(vote.value, power);
+            let mut crossed = crosses(tally.total, power, quorum)
+                || crosses(tally.by_value[usize::from(slot)].1, power, quorum);
             let heard = (flags.voted[0] | flags.voted[1] | flags.message) & bit != 0;
             let record = &mut round.flags[word];
             record.voted[kind] |= bit;
@@ -96,17 +114,20 @@ impl VoteKeeper {
             }
             if !heard {
                 round.sender_power += power;
+                crossed |= crosses(round.sender_power, power, validators.one_third_plus());
             }
-            return VoteOutcome::Counted;
+            return (VoteOutcome::Counted, crossed);
         }
         let first = round.tallies[kind].value_of(round.slot_of(index, kind));
         if first == vote.value || flags.equivocated[kind] & bit != 0 {
             // The same vote again, or a validator already proven at this round and type (one
             // piece of evidence per validator, round and type is proof enough).
-            return VoteOutcome::Duplicate;
+            return (VoteOutcome::Duplicate, false);
         }
         round.flags[word].equivocated[kind] |= bit;
-        round.tallies[kind].add_to_value(vote.value, power);
+        let tally = &mut round.tallies[kind];
+        let slot = tally.add_to_value(vote.value, power);
+        let crossed = crosses(tally.by_value[usize::from(slot)].1, power, quorum);
         if self.proven.len() <= index {
             self.proven.resize(index + 1, false);
         }
@@ -120,7 +141,7 @@ impl VoteKeeper {
                 second: vote,
             });
         }
-        VoteOutcome::Equivocation
+        (VoteOutcome::Equivocation, crossed)
     }
 
     /// Note that `validator` sent a (non-vote) message in `round`, for L55; true if it is new.
@@ -242,6 +263,11 @@ impl VoteKeeper {
         };
         &mut self.rounds[i]
     }
+}
+
+/// Whether a count that is `after` once `added` was added reached `threshold` with it.
+fn crosses(after: VotingPower, added: VotingPower, threshold: VotingPower) -> bool {
+    after >= threshold && after - added < threshold
 }
 
 /// The votes and senders of one round.
@@ -415,6 +441,55 @@ mod tests {
         assert_eq!(keeper.power_for(1, VoteType::Prevote, Some(ValueId(7))), 0);
         assert_eq!(keeper.total(1, VoteType::Precommit), 0);
         assert_eq!(keeper.rounds().collect::<Vec<_>>(), vec![0, 2]);
+    }
+
+    #[test]
+    fn a_vote_crosses_when_it_takes_a_count_to_two_thirds_or_a_sender_count_past_a_third() {
+        // Four validators of power 1: 2f+1 = 3, f+1 = 2.
+        let set = ValidatorSet::equal(4);
+        let mut keeper = VoteKeeper::new(1, 4);
+        let v1 = Some(1);
+        let steps = [
+            (prevote(0, v1, 0), VoteOutcome::Counted, false),
+            // Sender power 2: f+1 (L55).
+            (prevote(0, None, 1), VoteOutcome::Counted, true),
+            // Prevote total 3: 2f+1 of any kind (L34), v1 at 2.
+            (prevote(0, v1, 2), VoteOutcome::Counted, true),
+            // v1 at 3: a polka (L36).
+            (prevote(0, v1, 3), VoteOutcome::Counted, true),
+            // Precommits: senders already heard, counts below 3.
+            (precommit(0, v1, 0), VoteOutcome::Counted, false),
+            (precommit(0, v1, 1), VoteOutcome::Counted, false),
+            // Total and v1 both at 3 (L47, L49).
+            (precommit(0, v1, 2), VoteOutcome::Counted, true),
+            (precommit(0, v1, 2), VoteOutcome::Duplicate, false),
+            (precommit(0, v1, 3), VoteOutcome::Counted, false),
+            (precommit(0, Some(2), 0), VoteOutcome::Equivocation, false),
+            // Round 1: a conflicting vote completes the two thirds of its value.
+            (precommit(1, v1, 0), VoteOutcome::Counted, false),
+            (precommit(1, Some(2), 1), VoteOutcome::Counted, true),
+            (precommit(1, Some(2), 2), VoteOutcome::Counted, true),
+            (precommit(1, Some(2), 0), VoteOutcome::Equivocation, true),
+            (precommit(1, Some(2), 3), VoteOutcome::Counted, false),
+        ];
+        for (i, (vote, outcome, crossed)) in steps.into_iter().enumerate() {
+            assert_eq!(
+                keeper.add_vote_crossing(vote, &set),
+                (outcome, crossed),
+                "step {i}"
+            );
+        }
+        assert_eq!(
+            keeper.power_for(1, VoteType::Precommit, Some(ValueId(2))),
+            4
+        );
+        assert_eq!(keeper.total(1, VoteType::Precommit), 4);
+        let mut other_height = vote(0, VoteType::Prevote, v1, 0);
+        other_height.height = 2;
+        assert_eq!(
+            keeper.add_vote_crossing(other_height, &set),
+            (VoteOutcome::Rejected, false)
+        );
     }
 
     #[test]
