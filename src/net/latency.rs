@@ -171,7 +171,7 @@ fn nanos_f64(d: Duration) -> f64 {
 /// `round_nanos_is_round_then_cast` pins it), without the call to the software `round` a
 /// baseline x86-64 build makes (a sixth of a lognormal draw's cost).
 #[inline]
-fn round_nanos(x: f64) -> u64 {
+pub(super) fn round_nanos(x: f64) -> u64 {
     // `as` truncates toward zero, saturates and maps NaN to 0. Below 2^53 the truncation and
     // the fraction `x - whole` are exact; from there on `x` is a whole number, so the
     // fraction is 0 (or, past `u64::MAX`, positive and the sum saturates as the cast does).

@@ -7,7 +7,7 @@
 //! of the same region) is the latency of nodes placed together.
 
 use super::NetError;
-use super::latency::Gaussian;
+use super::latency::{Gaussian, round_nanos};
 use crate::config::RegionsSpec;
 use crate::sim::SimRng;
 use rand::Rng;
@@ -203,11 +203,11 @@ impl RegionDelays {
     pub fn sample(&mut self, a: usize, b: usize, rng: &mut SimRng) -> u64 {
         let mean = self.mean_nanos(a, b);
         if self.jitter == 0.0 {
-            return mean.round() as u64;
+            return round_nanos(mean);
         }
         let z = self.normal.sample(rng);
-        // `as` saturates and maps a negative or NaN value to 0.
-        (mean + self.jitter * mean * z).round() as u64
+        // A negative or NaN value becomes 0, a huge one saturates.
+        round_nanos(mean + self.jitter * mean * z)
     }
 
     /// Mean latency of a hop from node `a` to node `b`, nanoseconds.

@@ -43,7 +43,7 @@ impl Unpacked {
         Vote {
             height,
             round: self.round,
-            vote_type: [VoteType::Prevote, VoteType::Precommit][self.kind],
+            vote_type: super::vote_type_of(self.kind),
             value: self.value,
             validator: self.validator,
         }

@@ -60,6 +60,20 @@ pub const PART_OVERHEAD_BYTES: u32 = 128;
 /// 64-byte signature with their protobuf framing (types/block.go).
 pub const COMMIT_SIG_BYTES: u32 = 105;
 
+/// Whether bit `i` of a set kept as 64-bit words is set (false when out of range).
+#[inline]
+pub fn word_has(words: &[u64], i: usize) -> bool {
+    words.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
+
+/// Set bit `i` of a set kept as 64-bit words (ignored when out of range).
+#[inline]
+pub fn word_set(words: &mut [u64], i: usize) {
+    if let Some(w) = words.get_mut(i / 64) {
+        *w |= 1 << (i % 64);
+    }
+}
+
 /// A fixed-size set of small integers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bits(Vec<u64>);
@@ -73,14 +87,12 @@ impl Bits {
     /// Whether `i` is in the set.
     #[inline]
     pub fn get(&self, i: usize) -> bool {
-        self.0.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+        word_has(&self.0, i)
     }
 
     /// Add `i` (ignored when out of range).
     pub fn set(&mut self, i: usize) {
-        if let Some(w) = self.0.get_mut(i / 64) {
-            *w |= 1 << (i % 64);
-        }
+        word_set(&mut self.0, i);
     }
 
     /// Empty, able to hold `0..n` (reusing the buffer).
@@ -124,6 +136,12 @@ pub fn type_index(t: VoteType) -> usize {
         VoteType::Prevote => 0,
         VoteType::Precommit => 1,
     }
+}
+
+/// The vote type of type index `k` (the inverse of [`type_index`]).
+#[inline]
+pub fn vote_type_of(k: usize) -> VoteType {
+    [VoteType::Prevote, VoteType::Precommit][k]
 }
 
 /// One node's votes of one round: the first vote it received from each validator, as the
@@ -172,7 +190,7 @@ impl RoundVotes {
 
     /// The votes of type index `k` present, by validator, as `Vote`s of `height` and `round`.
     pub fn votes(&self, k: usize, height: Height, round: Round) -> impl Iterator<Item = Vote> + '_ {
-        let vote_type = [VoteType::Prevote, VoteType::Precommit][k];
+        let vote_type = vote_type_of(k);
         (0..self.slots[k].len()).filter_map(move |v| {
             self.value(k, v).map(|value| Vote {
                 height,
@@ -216,10 +234,7 @@ impl HeldVotes<'_> {
     /// Whether validator `v`'s vote is present with `value`.
     #[inline]
     pub fn holds(&self, v: usize, value: Option<ValueId>) -> bool {
-        self.have
-            .get(v / 64)
-            .is_some_and(|w| w >> (v % 64) & 1 == 1)
-            && self.values[usize::from(self.slots[v])] == value
+        word_has(self.have, v) && self.values[usize::from(self.slots[v])] == value
     }
 }
 
@@ -606,10 +621,10 @@ impl PeerKnowledge {
     /// Mark that the peer has vote `validator` of `round` and type index `kind`.
     #[inline]
     pub fn knows(&mut self, round: Round, kind: usize, validator: u16, validators: usize) {
-        let i = usize::from(validator);
-        if let Some(w) = self.votes_mut(round, kind, validators).get_mut(i / 64) {
-            *w |= 1 << (i % 64);
-        }
+        word_set(
+            self.votes_mut(round, kind, validators),
+            usize::from(validator),
+        );
     }
 
     /// Mark that the peer has `vote`.
@@ -642,10 +657,7 @@ impl PeerKnowledge {
                 if at.as_nanos() > heard_by || (r, k) != (round, kind) {
                     break;
                 }
-                let i = usize::from(validator);
-                if let Some(w) = known.get_mut(i / 64) {
-                    *w |= 1 << (i % 64);
-                }
+                word_set(known, usize::from(validator));
                 next += 1;
             }
         }

@@ -807,9 +807,10 @@ mod tests {
         assert!(per_event <= 48.0, "{per_event:.1} bytes per pending event");
     }
 
-    /// Three events at a time, every 50 ms (about 1,500 ring slots apart), 20,000 times: the ring's slots are all visited, but the buffers of small buckets that ran
-    /// out are lent on, so a handful of buffers serve them, where a buffer a slot would have
-    /// made about 4,000 (64 bytes each, 256 KiB in all).
+    /// Three events at a time, every 50 ms (about 1,500 ring slots apart), 20,000 times: the
+    /// ring's slots are all visited, but the buffers of small buckets that ran out are lent
+    /// on, so a handful of buffers serve them, where a buffer a slot would have made 4,096
+    /// (64 bytes each, 256 KiB in all).
     #[test]
     fn sparse_events_reuse_a_few_bucket_buffers_across_the_ring() {
         let mut q = EventQueue::new();

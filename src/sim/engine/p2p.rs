@@ -180,11 +180,7 @@ impl P2pState {
                 .round(round)
                 .map(|r| r.of_kind(kind))
                 .unwrap_or_default();
-            let run_word = vote_run_word(
-                height,
-                round,
-                [VoteType::Prevote, VoteType::Precommit][kind],
-            );
+            let run_word = vote_run_word(height, round, crate::p2p::vote_type_of(kind));
             let mut known: Option<&mut [u64]> = None;
             while let Some(vote) = votes.get(j) {
                 if (vote.round, vote.kind) != (round, kind) {
@@ -199,8 +195,8 @@ impl P2pState {
                 if known.is_none() {
                     known = Some(k.votes_mut(round, kind, validators));
                 }
-                if let Some(w) = known.as_deref_mut().and_then(|words| words.get_mut(i / 64)) {
-                    *w |= 1 << (i % 64);
+                if let Some(words) = known.as_deref_mut() {
+                    crate::p2p::word_set(words, i);
                 }
                 j += 1;
             }
