@@ -14,6 +14,7 @@ mod routing;
 mod topology;
 
 pub use latency::LinkLatency;
+pub(crate) use latency::ceil_nanos;
 pub use regions::{RegionDelays, RegionMatrix};
 
 use crate::config::{NetworkSpec, Topology};
@@ -423,7 +424,7 @@ impl Network {
         match self.nanos_per_byte {
             None => 0,
             // `as` saturates; the product is finite and non-negative.
-            Some(per_byte) => (f64::from(size) * per_byte).round() as u64,
+            Some(per_byte) => latency::round_nanos(f64::from(size) * per_byte),
         }
     }
 

@@ -4,6 +4,7 @@
 //! `flush_throttle_timeout`, or at once when a write fills its 64 KiB buffer; the receiver reads
 //! through a limiter of `recv_rate`. Messages arrive in the order they were written (TCP).
 
+use crate::net::ceil_nanos;
 use crate::sim::SimTime;
 
 /// Size of the connection's buffered writer (`minWriteBufferSize` in connection.go): a write
@@ -64,7 +65,7 @@ impl Link {
         bytes: u32,
         latency_ns: u64,
     ) -> SimTime {
-        let send_ns = (f64::from(bytes) * params.send_ns_per_byte).ceil() as u64;
+        let send_ns = ceil_nanos(f64::from(bytes) * params.send_ns_per_byte);
         let start = now.max(self.send_free);
         let written = start.plus_nanos(send_ns);
         self.send_free = written;
@@ -75,7 +76,7 @@ impl Link {
         };
         let last_byte = flushed.plus_nanos(latency_ns);
         // The receiver reads from the first byte on, no faster than `recv_rate`.
-        let recv_ns = (f64::from(bytes) * params.recv_ns_per_byte).ceil() as u64;
+        let recv_ns = ceil_nanos(f64::from(bytes) * params.recv_ns_per_byte);
         let first_byte = SimTime(last_byte.as_nanos().saturating_sub(send_ns));
         let read = first_byte.max(self.recv_free).plus_nanos(recv_ns);
         let at = read.max(last_byte).max(self.last_arrival);

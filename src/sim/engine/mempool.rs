@@ -4,6 +4,7 @@
 //! CheckTx on every new transaction and a cache lookup on every copy.
 
 use super::*;
+use crate::net::ceil_nanos;
 use crate::p2p::conn::next_tick;
 use crate::p2p::mempool::{TxGossip, tx_wire_bytes, uncommitted};
 
@@ -155,7 +156,7 @@ impl Simulation {
             // The mempool channel writes after any consensus packet queued before it.
             let link = &p2p.links[ci];
             let start = t.max(txg.state.lane_free[ci]).max(link.send_free());
-            let written = start.plus_nanos((bytes as f64 * send_ns).ceil() as u64);
+            let written = start.plus_nanos(ceil_nanos(bytes as f64 * send_ns));
             txg.state.lane_free[ci] = written;
             let slot = match txg.state.open[ci] {
                 Some((slot, tick)) if written <= tick => slot,
@@ -240,7 +241,7 @@ impl Simulation {
         };
         let lane = &mut txg.state.lane_free[c as usize];
         if *lane > sent {
-            let ns = (f64::from(bytes) * p2p.params.send_ns_per_byte).ceil() as u64;
+            let ns = ceil_nanos(f64::from(bytes) * p2p.params.send_ns_per_byte);
             *lane = lane.plus_nanos(ns);
         }
     }
