@@ -578,14 +578,15 @@ pub(crate) fn median(values: Vec<f64>) -> f64 {
     }
     // In `f64::total_cmp` order, taken as integers (the bits, with the magnitude bits of
     // negative values flipped, order as `total_cmp` does), so that the comparisons are integer
-    // ones; the conversion reuses the vector's buffer. The middle key, and for an even count
-    // the largest below it, are what a full sort would put at `mid` and `mid - 1`.
-    let key = |x: f64| {
-        let bits = x.to_bits() as i64;
-        bits ^ (((bits >> 63) as u64) >> 1) as i64
-    };
-    let value = |k: i64| f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64);
-    let mut keys: Vec<i64> = values.into_iter().map(key).collect();
+    // ones; the conversion reuses the vector's buffer. The flip keeps the sign bit, so it is
+    // its own inverse. The middle key, and for an even count the largest below it, are what a
+    // full sort would put at `mid` and `mid - 1`.
+    let flip = |bits: i64| bits ^ (((bits >> 63) as u64) >> 1) as i64;
+    let value = |k: i64| f64::from_bits(flip(k) as u64);
+    let mut keys: Vec<i64> = values
+        .into_iter()
+        .map(|x| flip(x.to_bits() as i64))
+        .collect();
     let mid = keys.len() / 2;
     let odd = keys.len() % 2 == 1;
     let (below, &mut middle, _) = keys.select_nth_unstable(mid);

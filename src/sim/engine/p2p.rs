@@ -6,7 +6,10 @@ use super::*;
 use crate::p2p::batches::VoteBatches;
 use crate::p2p::conn::{ConnParams, Link, next_tick};
 use crate::p2p::peers::PeerGraph;
-use crate::p2p::{Filed, NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count, type_index};
+use crate::p2p::{
+    Filed, NodeBook, PeerKnowledge, RoundStep, part_bytes, part_count, type_index, vote_type_of,
+    word_set,
+};
 
 /// CometBFT's `consensus.peer_query_maj23_sleep_duration` (default 2s): how often a node
 /// queries each peer with VoteSetMaj23, nanoseconds.
@@ -180,7 +183,7 @@ impl P2pState {
                 .round(round)
                 .map(|r| r.of_kind(kind))
                 .unwrap_or_default();
-            let run_word = vote_run_word(height, round, crate::p2p::vote_type_of(kind));
+            let run_word = vote_run_word(height, round, vote_type_of(kind));
             let mut known: Option<&mut [u64]> = None;
             while let Some(vote) = votes.get(j) {
                 if (vote.round, vote.kind) != (round, kind) {
@@ -196,7 +199,7 @@ impl P2pState {
                     known = Some(k.votes_mut(round, kind, validators));
                 }
                 if let Some(words) = known.as_deref_mut() {
-                    crate::p2p::word_set(words, i);
+                    word_set(words, i);
                 }
                 j += 1;
             }
