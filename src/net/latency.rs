@@ -63,7 +63,7 @@ impl Gaussian {
     }
 
     /// One draw (inlined into the link's sampler: a call is a tenth of its cost).
-    #[inline]
+    #[inline(always)]
     pub(super) fn sample(&mut self, rng: &mut SimRng) -> f64 {
         if let Some(z) = self.spare.take() {
             return self.mean + self.sd * z;
@@ -138,13 +138,13 @@ impl LinkLatency {
     }
 
     /// One hop's latency in nanoseconds (rounded to the nearest, never negative).
-    #[inline]
+    #[inline(always)]
     pub fn sample(&mut self, rng: &mut SimRng) -> u64 {
         match self {
             LinkLatency::Constant(ns) => *ns,
             LinkLatency::Uniform { dist, .. } => dist.sample(rng),
             LinkLatency::Normal(g) => round_nanos(g.sample(rng)),
-            LinkLatency::Lognormal(g) => round_nanos(libm::exp(g.sample(rng))),
+            LinkLatency::Lognormal(g) => round_exp_nanos(g.sample(rng)),
             // Inverse transform of a uniform in (0, 1].
             LinkLatency::Exponential(mean) => {
                 round_nanos(-libm::log(1.0 - rng.random::<f64>()) * *mean)
@@ -181,6 +181,97 @@ pub(super) fn round_nanos(x: f64) -> u64 {
     } else {
         whole
     }
+}
+
+/// `round_nanos(libm::exp(x))`, exactly, for every `x`, mostly without `libm::exp` (two
+/// thirds of a log-normal draw's cost; the test `round_exp_nanos_is_libm_exp_rounded` pins
+/// it). It rounds [`fast_exp`] instead, whose relative error is below 2^-42 on `(-600, 35)`
+/// (its comment derives the bound), and `libm::exp` is within one ulp, so the two are within
+/// `y * 2^-40` of each other. Only a half-integer in that interval around `fast_exp`'s `y`
+/// could round them apart; when `y` is that close to one (about once in ten thousand
+/// 50 ms draws), or `x` is outside the range, the exact value is computed.
+#[inline]
+fn round_exp_nanos(x: f64) -> u64 {
+    if x > FAST_EXP_MIN
+        && x < FAST_EXP_MAX
+        && let Some(ns) = sure_rounding(fast_exp(x))
+    {
+        return ns;
+    }
+    round_nanos(libm::exp(x))
+}
+
+/// The nearest whole number to every value within `y * FAST_EXP_MARGIN` of `y` (for `0 <= y <
+/// 2^51`), or `None` when a half-integer lies that close and the neighbours round apart.
+#[inline]
+fn sure_rounding(y: f64) -> Option<u64> {
+    // Adding 2^52 rounds `y` to the nearest integer `n`, which the sum's mantissa holds; `n`
+    // and `y - n` are exact. Rounding changes only at the half-integers, and the nearest one is
+    // `0.5 - |y - n|` away (a tie, where `n` could be the even neighbour, fails the test).
+    const TWO_52: f64 = 4503599627370496.0;
+    let big = y + TWO_52;
+    let distance = 0.5 - (y - (big - TWO_52)).abs();
+    (distance > y * FAST_EXP_MARGIN).then_some(big.to_bits() & ((1 << 52) - 1))
+}
+
+/// The range of arguments [`round_exp_nanos`] gives [`fast_exp`]: its results there are
+/// normal numbers below 2^51, where the bound on its error holds and rounding is exact.
+const FAST_EXP_MIN: f64 = -600.0;
+const FAST_EXP_MAX: f64 = 35.0;
+/// Relative distance within which [`fast_exp`] and `libm::exp` lie (2^-40, 4.6 times the bound
+/// derived at `fast_exp` at the range's ends and 90 times it near the 50 ms draws, ln y ≈ 17.7).
+const FAST_EXP_MARGIN: f64 = 1.0 / (1u64 << 40) as f64;
+
+/// `exp(x)` for `x` in `(FAST_EXP_MIN, FAST_EXP_MAX)`, within a relative 2^-42 of the true value:
+/// `x = k ln2/64 + r` with `k` the nearest integer to `64 x / ln2`, and `exp(x) = 2^(k div 64) *
+/// 2^((k mod 64)/64) * exp(r)`, from a table of the 64 powers and a degree-5 Taylor polynomial.
+/// The error bound, relative:
+/// - `r` is `x - k * (ln2/64)` in floating point: the rounded constant and the rounded product
+///   are each off by at most 2^-53 |x|, so `r` by at most 2^-52 |x| + one rounding of `r`:
+///   below 1.4e-13 at |x| = 600 and 8e-15 at |x| = 35; exp(r) inherits that as relative error;
+/// - |r| <= ln2/128 (0.0054), so the polynomial's remainder r^6/720 e^r is below 4e-17, and its
+///   six roundings below 1e-15;
+/// - the table entries are within 2^-49 (the test `exp2_table_is_within_a_few_ulps` checks it),
+///   and the final products add two roundings and an exact power of two.
+///
+/// In all below 1.5e-13 < 2^-42.
+#[inline]
+fn fast_exp(x: f64) -> f64 {
+    const SIXTY_FOUR_OVER_LN2: f64 = 64.0 / std::f64::consts::LN_2;
+    const LN2_OVER_SIXTY_FOUR: f64 = std::f64::consts::LN_2 / 64.0;
+    // Adding and subtracting 1.5 * 2^52 rounds to the nearest integer (|t| < 2^51 here).
+    const SHIFTER: f64 = 6755399441055744.0;
+    // The sum's low mantissa bits hold `k` in two's complement.
+    let shifted = x * SIXTY_FOUR_OVER_LN2 + SHIFTER;
+    let kf = shifted - SHIFTER;
+    let k = shifted.to_bits() as i32;
+    let r = x - kf * LN2_OVER_SIXTY_FOUR;
+    let p =
+        1.0 + r * (1.0 + r * (1.0 / 2.0 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0)))));
+    // `k >> 6` rounds toward minus infinity, so `k & 63` is the non-negative remainder.
+    let scale = f64::from_bits((((k >> 6) + 1023) as u64) << 52);
+    EXP2_64THS[(k & 63) as usize] * p * scale
+}
+
+/// `2^(j/64)` for `j` in `0..64`, computed at compile time by the Taylor series of `exp(j ln2
+/// / 64)` (25 terms, far past where they fall below an ulp).
+const EXP2_64THS: [f64; 64] = exp2_64ths();
+
+const fn exp2_64ths() -> [f64; 64] {
+    let mut table = [0.0; 64];
+    let mut j = 0;
+    while j < 64 {
+        let y = j as f64 * (std::f64::consts::LN_2 / 64.0);
+        let (mut term, mut sum, mut i) = (1.0, 1.0, 1);
+        while i < 25 {
+            term = term * y / i as f64;
+            sum += term;
+            i += 1;
+        }
+        table[j] = sum;
+        j += 1;
+    }
+    table
 }
 
 /// Nanoseconds rounded up: exactly `x.ceil() as u64` for every `x` (the test
@@ -306,6 +397,94 @@ mod tests {
                 x.to_bits()
             );
         }
+    }
+
+    #[test]
+    fn exp2_table_is_within_a_few_ulps() {
+        for (j, &t) in EXP2_64THS.iter().enumerate() {
+            let exact = libm::exp2(j as f64 / 64.0);
+            assert!(
+                (t - exact).abs() <= t * 2f64.powi(-49),
+                "2^({j}/64): {t:e} vs {exact:e}"
+            );
+        }
+        assert_eq!(EXP2_64THS[0], 1.0);
+    }
+
+    #[test]
+    fn fast_exp_is_within_its_bound() {
+        let mut rng = stream(5, Stream::Network);
+        let mut worst = 0f64;
+        for i in 0..400_000 {
+            // The whole range, and the log-normal draws' (ln 1 ms to ln 10 s).
+            let x = if i % 2 == 0 {
+                FAST_EXP_MIN + rng.random::<f64>() * (FAST_EXP_MAX - FAST_EXP_MIN)
+            } else {
+                13.8 + rng.random::<f64>() * 9.2
+            };
+            let (fast, exact) = (fast_exp(x), libm::exp(x));
+            worst = worst.max((fast - exact).abs() / exact);
+        }
+        assert!(worst < 2f64.powi(-42), "worst relative error {worst:e}");
+        assert!(worst > 0.0);
+    }
+
+    #[test]
+    fn round_exp_nanos_is_libm_exp_rounded() {
+        let mut rng = stream(7, Stream::Network);
+        let cases = [
+            FAST_EXP_MIN,
+            FAST_EXP_MAX,
+            0.0,
+            -0.0,
+            -1e-300,
+            35.3,
+            40.0,
+            43.7,
+            44.4,
+            700.0,
+            709.9,
+            -700.0,
+            -750.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            libm::log(0.5),
+        ];
+        // Log-normal-sized arguments (ln 22 µs to ln 26 s), and the logarithms of half-integers
+        // with their neighbours: the cases the fast rounding must hand to libm.
+        let draws: Vec<f64> = (0..200_000)
+            .map(|_| 10.0 + rng.random::<f64>() * 14.0)
+            .collect();
+        let mut halves = Vec::new();
+        for _ in 0..100_000 {
+            let mut x = libm::log((rng.random::<u64>() >> 24) as f64 + 0.5);
+            for _ in 0..4 {
+                halves.push(x);
+                x = libm::nextafter(x, f64::INFINITY);
+            }
+        }
+        for &x in cases.iter().chain(&draws).chain(&halves) {
+            assert_eq!(
+                round_exp_nanos(x),
+                round_nanos(libm::exp(x)),
+                "{x:e} ({:#x})",
+                x.to_bits()
+            );
+        }
+        let unsure = |xs: &[f64]| {
+            xs.iter()
+                .filter(|&&x| sure_rounding(fast_exp(x)).is_none())
+                .count()
+        };
+        // Nearly every half-integer's logarithm reaches the exact path, and few draws do (the
+        // window is 2 y 2^-40 wide: 4.7 % of the values at 26 s, 0.009 % at 50 ms).
+        assert!(unsure(&halves) > 390_000, "{} of 400000", unsure(&halves));
+        let drawn = unsure(&draws);
+        assert!(
+            (1..2_000).contains(&drawn),
+            "{drawn} of 200000 draws unsure"
+        );
     }
 
     #[test]
