@@ -363,7 +363,7 @@ impl EventQueue {
 /// other buckets once they ran out; larger ones stay with their slot, so that a busy ring keeps
 /// each slot's buffer sized to it (lending those too cost about 1 % more instructions at 100
 /// validators, from buffers regrown in their new slots).
-const SPARE_MAX: usize = 4;
+const SPARE_MAX: usize = 8;
 
 /// Buckets of at least this many events are sorted by [`sort_by_radix`]; smaller ones by
 /// comparison (the radix sort's fixed cost, two tables of counts, is about a hundred events'
@@ -480,7 +480,7 @@ impl Timers {
 }
 
 /// Room for one more event in `bucket`, which is full: a spare buffer if it has none, else
-/// half as much again (at least 4), not double: a bucket keeps its buffer for the next time
+/// half as much again (at least 8), not double: a bucket keeps its buffer for the next time
 /// round the ring, so doubling would waste a quarter of the queue's memory on average.
 #[cold]
 #[inline(never)]
@@ -491,7 +491,7 @@ fn make_room(bucket: &mut Vec<Pending>, spare: &mut Vec<Vec<Pending>>) {
         *bucket = buffer;
         return;
     }
-    bucket.reserve_exact((bucket.len() / 2).max(4));
+    bucket.reserve_exact((bucket.len() / 2).max(8));
 }
 
 /// One bit per ring slot, with a summary bit per word, to find the next occupied slot in a few
