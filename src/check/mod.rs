@@ -10,6 +10,7 @@ mod accountability;
 use crate::consensus::{Evidence, Height, Round, ValidatorIndex, ValidatorSet, ValueId, Vote};
 use accountability::{Equivocations, HeightVotes};
 use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Heights whose received votes are kept while not every correct validator has decided them
@@ -142,13 +143,18 @@ impl SafetyChecker {
                 culprits: Vec::new(),
             });
         }
-        let first = !self.decisions.contains_key(&height);
-        let d = self.decisions.entry(height).or_insert(HeightDecisions {
-            first: (validator, value),
-            decided: 0,
-            fork: None,
-            keep_votes: false,
-        });
+        let (first, d) = match self.decisions.entry(height) {
+            Entry::Occupied(d) => (false, d.into_mut()),
+            Entry::Vacant(d) => (
+                true,
+                d.insert(HeightDecisions {
+                    first: (validator, value),
+                    decided: 0,
+                    fork: None,
+                    keep_votes: false,
+                }),
+            ),
+        };
         d.decided += 1;
         if d.first.1 != value && d.fork.is_none() {
             let (other, other_value) = d.first;
@@ -230,7 +236,12 @@ impl SafetyChecker {
             }
             self.spare.push(table);
         }
-        self.closed.insert(height);
+        // Heights below `closed_below` are closed already; the next one moves it on directly.
+        if height == self.closed_below {
+            self.closed_below += 1;
+        } else if height > self.closed_below {
+            self.closed.insert(height);
+        }
         while self.closed.remove(&self.closed_below) {
             self.closed_below += 1;
         }

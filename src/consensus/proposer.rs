@@ -201,6 +201,11 @@ const CHECKPOINT_INTERVAL: Height = 64;
 /// How many `(height, round)` proposers are remembered; the lowest are forgotten first.
 const PROPOSER_CACHE_CAPACITY: usize = 4096;
 
+/// Slots of the direct-mapped table in front of the remembered proposers (a power of two):
+/// every validator asks for the same few `(height, round)`s many times in a row, and a slot
+/// answers them without the ordered map's search.
+const RECENT_SLOTS: usize = 64;
+
 /// `proposer(h, r)` for a fixed validator set, as CometBFT's heights and rounds derive it:
 /// height `h`'s set is `new` then `h - 1` calls of `increment(1)`; round `r` adds `increment(r)`.
 ///
@@ -210,6 +215,9 @@ const PROPOSER_CACHE_CAPACITY: usize = 4096;
 #[derive(Clone, Debug)]
 pub struct ProposerSchedule {
     cache: RefCell<ScheduleCache>,
+    /// `(height, round, proposer)` answers, each in slot `(height + round) % RECENT_SLOTS`; the
+    /// height 0 that no answer has (heights start at 1) marks an empty slot.
+    recent: RefCell<[(Height, Round, ValidatorIndex); RECENT_SLOTS]>,
 }
 
 impl ProposerSchedule {
@@ -225,12 +233,19 @@ impl ProposerSchedule {
                 below_highest: None,
                 proposers: BTreeMap::new(),
             }),
+            recent: RefCell::new([(0, 0, 0); RECENT_SLOTS]),
         }
     }
 
     /// The proposer of round `round` at height `height`; height 0 is taken as height 1.
     pub fn proposer(&self, height: Height, round: Round) -> ValidatorIndex {
         let height = height.max(1);
+        let slot = (height as usize).wrapping_add(round as usize) % RECENT_SLOTS;
+        let mut recent = self.recent.borrow_mut();
+        let (h, r, p) = recent[slot];
+        if h == height && r == round {
+            return p;
+        }
         let mut cache = self.cache.borrow_mut();
         if let Some(&proposer) = cache.proposers.get(&(height, round)) {
             return proposer;
@@ -244,6 +259,7 @@ impl ProposerSchedule {
             in_round.proposer()
         };
         cache.remember(height, round, proposer);
+        recent[slot] = (height, round, proposer);
         proposer
     }
 

@@ -301,25 +301,46 @@ pub(crate) fn judge(
     thresholds: &AnomalyThresholds,
     unit: SampleUnit,
 ) -> Vec<Anomaly> {
+    let baseline_start = index.saturating_sub(thresholds.baseline_samples);
+    let medians = || {
+        let range = || history.range(baseline_start..index);
+        let of = |value: fn(&MetricSample) -> f64| median(range().map(value).collect());
+        BaselineMedians {
+            round_duration: of(round_seconds),
+            throughput: of(throughput),
+            network: of(bytes_on_wire),
+        }
+    };
+    judge_with(history, index, thresholds, unit, medians)
+}
+
+/// [`judge`], with the baseline's medians from `medians` (called only for a sample that
+/// exists; it must give what [`judge`]'s own computation does).
+fn judge_with(
+    history: &VecDeque<MetricSample>,
+    index: usize,
+    thresholds: &AnomalyThresholds,
+    unit: SampleUnit,
+    medians: impl FnOnce() -> BaselineMedians,
+) -> Vec<Anomaly> {
     let Some(sample) = history.get(index) else {
         return Vec::new();
     };
-    let baseline_start = index.saturating_sub(thresholds.baseline_samples);
-    let baseline: Vec<&MetricSample> = history.range(baseline_start..index).collect();
+    let baseline_len = index - index.saturating_sub(thresholds.baseline_samples);
     let judged = Judged {
         sample,
-        baseline: &baseline,
-        relative: baseline.len() >= thresholds.min_samples,
+        baseline_len,
+        medians: medians(),
+        relative: baseline_len >= thresholds.min_samples,
         thresholds,
         unit,
     };
     let recent_start = (index + 1).saturating_sub(thresholds.memory_samples);
-    let recent: Vec<&MetricSample> = history.range(recent_start..=index).collect();
     [
         judged.round_duration(),
         judged.throughput(),
         judged.cpu(),
-        judged.memory(&recent),
+        judged.memory(history.range(recent_start..=index)),
         judged.network(),
     ]
     .into_iter()
@@ -327,10 +348,90 @@ pub(crate) fn judge(
     .collect()
 }
 
+/// The medians of a baseline's values for the three relative rules (0 for an empty baseline).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct BaselineMedians {
+    round_duration: f64,
+    throughput: f64,
+    network: f64,
+}
+
+/// The values of a sample the relative rules compare, as [`median`]'s order keys.
+type BaselineKeys = [i64; 3];
+
+/// The baselines of a monitor's successive samples, kept sorted as samples come, so that
+/// judging a sample costs a binary search and a short shift per rule rather than a selection
+/// over the whole baseline. Judging with it gives exactly what [`judge`] gives.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct BaselineWindow {
+    /// The keys of the most recent samples, oldest first: the newest judged sample and, before
+    /// it, at least its baseline.
+    recent: VecDeque<BaselineKeys>,
+    /// The same keys, each rule's sorted.
+    sorted: [Vec<i64>; 3],
+}
+
+impl BaselineWindow {
+    /// [`judge`] for the newest sample of `history`, which must come right after the samples
+    /// this window was given before (`PerformanceMonitor::push_sample` keeps to that); a
+    /// window holding fewer samples than the baseline needs is rebuilt from `history`.
+    pub(crate) fn judge_latest(
+        &mut self,
+        history: &VecDeque<MetricSample>,
+        thresholds: &AnomalyThresholds,
+        unit: SampleUnit,
+    ) -> Vec<Anomaly> {
+        let Some(latest) = history.len().checked_sub(1) else {
+            return Vec::new();
+        };
+        let wanted = latest.min(thresholds.baseline_samples);
+        if self.recent.len() < wanted {
+            self.rebuild(history.range(latest - wanted..latest));
+        }
+        while self.recent.len() > wanted {
+            if let Some(old) = self.recent.pop_front() {
+                for (sorted, key) in self.sorted.iter_mut().zip(old) {
+                    if let Ok(at) = sorted.binary_search(&key) {
+                        sorted.remove(at);
+                    }
+                }
+            }
+        }
+        let medians = || BaselineMedians {
+            round_duration: sorted_median(&self.sorted[0]),
+            throughput: sorted_median(&self.sorted[1]),
+            network: sorted_median(&self.sorted[2]),
+        };
+        let anomalies = judge_with(history, latest, thresholds, unit, medians);
+        self.add(&history[latest]);
+        anomalies
+    }
+
+    /// Forget everything and hold the keys of `samples`.
+    fn rebuild<'a>(&mut self, samples: impl Iterator<Item = &'a MetricSample>) {
+        self.recent.clear();
+        self.sorted.iter_mut().for_each(Vec::clear);
+        for sample in samples {
+            self.add(sample);
+        }
+    }
+
+    fn add(&mut self, sample: &MetricSample) {
+        let keys = [round_seconds, throughput, bytes_on_wire].map(|value| order_key(value(sample)));
+        for (sorted, key) in self.sorted.iter_mut().zip(keys) {
+            let at = sorted.partition_point(|&k| k < key);
+            sorted.insert(at, key);
+        }
+        self.recent.push_back(keys);
+    }
+}
+
 /// One sample and the history it is judged against.
 struct Judged<'a> {
     sample: &'a MetricSample,
-    baseline: &'a [&'a MetricSample],
+    /// How many samples before it form its baseline.
+    baseline_len: usize,
+    medians: BaselineMedians,
     /// Enough baseline for the relative rules.
     relative: bool,
     thresholds: &'a AnomalyThresholds,
@@ -372,17 +473,13 @@ impl Judged<'_> {
         }
     }
 
-    fn baseline_median(&self, value: fn(&MetricSample) -> f64) -> f64 {
-        median(self.baseline.iter().map(|s| value(s)).collect())
-    }
-
     fn round_duration(&self) -> Option<Anomaly> {
         if !self.relative {
             return None;
         }
         let t = self.thresholds;
         let value = self.sample.metrics.round_duration.as_secs_f64();
-        let median = self.baseline_median(|s| s.metrics.round_duration.as_secs_f64());
+        let median = self.medians.round_duration;
         let relative = median * t.round_duration_factor;
         let threshold = relative.max(t.round_duration_floor.as_secs_f64());
         if value <= threshold || threshold <= 0.0 {
@@ -394,7 +491,7 @@ impl Judged<'_> {
                 "{}× the median {} of {}",
                 t.round_duration_factor,
                 seconds(median),
-                self.last(self.baseline.len())
+                self.last(self.baseline_len)
             )
         } else {
             "the configured floor".to_string()
@@ -417,7 +514,7 @@ impl Judged<'_> {
     fn throughput(&self) -> Option<Anomaly> {
         let t = self.thresholds;
         let value = self.sample.metrics.throughput;
-        let median = self.baseline_median(|s| s.metrics.throughput);
+        let median = self.medians.throughput;
         let relative = (self.relative && median > 0.0).then_some(median * t.throughput_fraction);
         let threshold = match (relative, t.target_throughput) {
             (Some(r), Some(target)) => r.max(target),
@@ -433,7 +530,7 @@ impl Judged<'_> {
             Some(r) if r >= threshold => format!(
                 "{}× the median {median:.1} tx/s of {}",
                 t.throughput_fraction,
-                self.last(self.baseline.len())
+                self.last(self.baseline_len)
             ),
             _ => "the target".to_string(),
         };
@@ -471,27 +568,38 @@ impl Judged<'_> {
         ))
     }
 
-    fn memory(&self, recent: &[&MetricSample]) -> Option<Anomaly> {
+    fn memory<'s, I>(&self, recent: I) -> Option<Anomaly>
+    where
+        I: ExactSizeIterator<Item = &'s MetricSample> + Clone,
+    {
         let t = self.thresholds;
         if recent.len() < t.memory_samples {
             return None;
         }
-        let memory: Vec<f64> = recent
-            .iter()
-            .map(|s| s.metrics.resource_usage.memory_mb as f64)
-            .collect();
-        let steps = memory.len() - 1;
-        let rising = memory.windows(2).filter(|w| w[1] >= w[0]).count();
-        let first = memory.first().copied().unwrap_or_default();
-        let last = memory.last().copied().unwrap_or_default();
+        let megabytes = |s: &MetricSample| s.metrics.resource_usage.memory_mb as f64;
+        // One pass for the steps, the first and the last; the samples are collected only for
+        // memory that rose enough (below).
+        let steps = recent.len() - 1;
+        let (mut rising, mut first, mut last) = (0, None, 0.0);
+        for m in recent.clone().map(megabytes) {
+            if first.is_none() {
+                first = Some(m);
+            } else if m >= last {
+                rising += 1;
+            }
+            last = m;
+        }
+        let first = first.unwrap_or_default();
         let growth = last - first;
         let min_growth = t.memory_min_growth_mb as f64;
-        let slope = least_squares_slope(&sample_times(recent), &memory);
         let sustained = (rising as f64) >= t.memory_monotonic_fraction * steps as f64;
-        if !sustained
-            || growth < min_growth.max(f64::MIN_POSITIVE)
-            || slope.is_some_and(|s| s <= 0.0)
-        {
+        if !sustained || growth < min_growth.max(f64::MIN_POSITIVE) {
+            return None;
+        }
+        let recent: Vec<&MetricSample> = recent.collect();
+        let memory: Vec<f64> = recent.iter().map(|s| megabytes(s)).collect();
+        let slope = least_squares_slope(&sample_times(&recent), &memory);
+        if slope.is_some_and(|s| s <= 0.0) {
             return None;
         }
         let rate = slope.map_or(String::new(), |s| format!("{s:.2} MB/s, "));
@@ -515,12 +623,12 @@ impl Judged<'_> {
         }
         let factor = self.thresholds.network_factor;
         let value = bytes_on_wire(self.sample);
-        let median = self.baseline_median(bytes_on_wire);
+        let median = self.medians.network;
         if median <= 0.0 {
             return None;
         }
         // The descriptions are written only for a sample that is judged anomalous.
-        let (this, last) = (|| self.this(), || self.last(self.baseline.len()));
+        let (this, last) = (|| self.this(), || self.last(self.baseline_len));
         let (threshold, ratio, description) = if value > median * factor {
             let ratio = value / median;
             (
@@ -566,9 +674,31 @@ impl Judged<'_> {
     }
 }
 
+fn round_seconds(sample: &MetricSample) -> f64 {
+    sample.metrics.round_duration.as_secs_f64()
+}
+
+fn throughput(sample: &MetricSample) -> f64 {
+    sample.metrics.throughput
+}
+
 fn bytes_on_wire(sample: &MetricSample) -> f64 {
     let usage = &sample.metrics.resource_usage;
     usage.network_bytes_in as f64 + usage.network_bytes_out as f64
+}
+
+/// `x` as an integer that orders as `f64::total_cmp` does: its bits, with the magnitude bits of
+/// a negative value flipped. The flip keeps the sign bit, so it is its own inverse.
+fn order_key(x: f64) -> i64 {
+    flip(x.to_bits() as i64)
+}
+
+fn flip(bits: i64) -> i64 {
+    bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+fn key_value(key: i64) -> f64 {
+    f64::from_bits(flip(key) as u64)
 }
 
 /// The median (mean of the two middle values for an even count); 0 for no values.
@@ -576,25 +706,28 @@ pub(crate) fn median(values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
-    // In `f64::total_cmp` order, taken as integers (the bits, with the magnitude bits of
-    // negative values flipped, order as `total_cmp` does), so that the comparisons are integer
-    // ones; the conversion reuses the vector's buffer. The flip keeps the sign bit, so it is
-    // its own inverse. The middle key, and for an even count the largest below it, are what a
-    // full sort would put at `mid` and `mid - 1`.
-    let flip = |bits: i64| bits ^ (((bits >> 63) as u64) >> 1) as i64;
-    let value = |k: i64| f64::from_bits(flip(k) as u64);
-    let mut keys: Vec<i64> = values
-        .into_iter()
-        .map(|x| flip(x.to_bits() as i64))
-        .collect();
+    // In `f64::total_cmp` order, taken as integers so that the comparisons are integer ones;
+    // the conversion reuses the vector's buffer. The middle key, and for an even count the
+    // largest below it, are what a full sort would put at `mid` and `mid - 1`.
+    let mut keys: Vec<i64> = values.into_iter().map(order_key).collect();
     let mid = keys.len() / 2;
     let odd = keys.len() % 2 == 1;
     let (below, &mut middle, _) = keys.select_nth_unstable(mid);
     if odd {
-        value(middle)
+        key_value(middle)
     } else {
         let before = below.iter().copied().max().unwrap_or(middle);
-        (value(before) + value(middle)) / 2.0
+        (key_value(before) + key_value(middle)) / 2.0
+    }
+}
+
+/// [`median`] of the values whose order keys are `sorted` (ascending).
+fn sorted_median(sorted: &[i64]) -> f64 {
+    let mid = sorted.len() / 2;
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => key_value(sorted[mid]),
+        _ => (key_value(sorted[mid - 1]) + key_value(sorted[mid])) / 2.0,
     }
 }
 
@@ -610,6 +743,7 @@ fn seconds(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::ConsensusMetrics;
 
     #[test]
     fn severity_follows_the_ratio_bands() {
@@ -693,6 +827,81 @@ mod tests {
                 assert_eq!(fast.to_bits(), slow.to_bits(), "{values:?}");
             }
         }
+    }
+
+    #[test]
+    fn sorted_baselines_judge_as_the_samples_do() {
+        // A monitor's successive samples judged with the kept sorted baselines and judged from
+        // the history itself give the same anomalies, text for text: baselines of 1 to 50
+        // samples, histories kept to 1 to 1000 samples and shrunk on the way, thresholds
+        // changed on the way, repeated values, zeros, NaN and infinite throughput.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut found = [0usize; 5];
+        for (window, baseline) in [
+            (1usize, 20),
+            (3, 4),
+            (7, 20),
+            (25, 20),
+            (1000, 1),
+            (1000, 50),
+        ] {
+            let mut thresholds = AnomalyThresholds {
+                baseline_samples: baseline,
+                min_samples: baseline.min(5),
+                memory_min_growth_mb: 8,
+                ..AnomalyThresholds::default()
+            };
+            let mut history = VecDeque::new();
+            let mut sorted = BaselineWindow::default();
+            let (mut window, mut memory) = (window, 100u64);
+            for round in 0..600u64 {
+                if round == 300 {
+                    thresholds.baseline_samples += 7;
+                    window = window.div_ceil(2);
+                    while history.len() > window {
+                        history.pop_front();
+                    }
+                }
+                let r = next();
+                let pick = |values: &[f64], r: u64| values[r as usize % values.len()];
+                memory = match r % 4 {
+                    0 => memory.saturating_sub(r >> 60),
+                    _ => memory + (r >> 61),
+                };
+                let mut metrics = ConsensusMetrics {
+                    round_duration: Duration::from_millis(pick(
+                        &[0.0, 5.0, 40.0, 41.0, 300.0],
+                        r >> 8,
+                    ) as u64),
+                    throughput: pick(&[0.0, 10.0, 12.5, 900.0, f64::NAN, f64::INFINITY], r >> 16),
+                    ..ConsensusMetrics::default()
+                };
+                metrics.resource_usage.memory_mb = memory;
+                metrics.resource_usage.cpu_percent = pick(&[10.0, 95.0], r >> 24);
+                metrics.resource_usage.network_bytes_in =
+                    pick(&[0.0, 1e3, 1e5, 1e6], r >> 32) as u64;
+                if history.len() == window {
+                    history.pop_front();
+                }
+                let at = Duration::from_millis(100 * round);
+                history.push_back(MetricSample { at, round, metrics });
+                let latest = history.len() - 1;
+                let kept = sorted.judge_latest(&history, &thresholds, SampleUnit::Height);
+                let direct = judge(&history, latest, &thresholds, SampleUnit::Height);
+                assert_eq!(format!("{kept:?}"), format!("{direct:?}"), "round {round}");
+                for anomaly in &kept {
+                    found[anomaly.kind as usize] += 1;
+                }
+            }
+        }
+        // Every rule fired, so every one was compared.
+        assert!(found.iter().all(|&n| n > 20), "{found:?}");
     }
 
     #[test]

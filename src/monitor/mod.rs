@@ -143,6 +143,8 @@ pub struct PerformanceMonitor {
     /// Resource usage recorded for the next `end_round`.
     pending_resources: Option<ResourceUsage>,
     thresholds: AnomalyThresholds,
+    /// The sorted baselines of the samples as they come, for judging each one.
+    baselines: anomaly::BaselineWindow,
     anomaly_log: VecDeque<Anomaly>,
     /// The latest sample showed a memory leak (the log records only its onset).
     leak_active: bool,
@@ -171,6 +173,7 @@ impl PerformanceMonitor {
             pending_latencies: LatencyHistogram::new(),
             pending_resources: None,
             thresholds: AnomalyThresholds::default(),
+            baselines: anomaly::BaselineWindow::default(),
             anomaly_log: VecDeque::new(),
             leak_active: false,
             alert_thresholds: BTreeMap::new(),
@@ -340,7 +343,18 @@ impl PerformanceMonitor {
         }
         self.history.push_back(MetricSample { at, round, metrics });
         let latest = self.history.len() - 1;
-        let anomalies = anomaly::judge(&self.history, latest, &self.thresholds, self.unit);
+        let anomalies = self
+            .baselines
+            .judge_latest(&self.history, &self.thresholds, self.unit);
+        // Compared as text, so that a NaN value equals itself.
+        debug_assert_eq!(
+            format!("{anomalies:?}"),
+            format!(
+                "{:?}",
+                anomaly::judge(&self.history, latest, &self.thresholds, self.unit)
+            ),
+            "the sorted baselines judge as the samples themselves do"
+        );
         let leaking = anomalies.iter().any(|a| a.kind == AnomalyKind::MemoryLeak);
         for anomaly in anomalies {
             if anomaly.kind == AnomalyKind::MemoryLeak && self.leak_active {
