@@ -186,7 +186,10 @@ impl ConsensusState {
         }
     }
 
-    /// Apply one input; outputs are appended to `out` (in the order they happen).
+    /// Apply one input; outputs are appended to `out` (in the order they happen). Inlined into
+    /// the simulator's event loop with `on_message`: every delivered message passes
+    /// here, and the calls were a tenth of an event's instructions.
+    #[inline(always)]
     pub fn apply<C: Context>(&mut self, ctx: &C, input: Input, out: &mut Vec<Output>) {
         match input {
             // L11
@@ -353,6 +356,7 @@ impl ConsensusState {
     }
 
     /// A proposal or vote arrived.
+    #[inline(always)]
     fn on_message<C: Context>(&mut self, ctx: &C, message: Message, out: &mut Vec<Output>) {
         let height = message.height();
         if height > self.height {

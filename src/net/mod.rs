@@ -159,6 +159,11 @@ impl Network {
     /// loss or a partition are gossip and do not queue again. Random draws, in order: one
     /// uniform per attempt that has a path (when `loss > 0`), then one latency per hop of the
     /// attempt that gets through.
+    ///
+    /// Inlined into its callers (a broadcast sends to every validator in a loop): the checks and
+    /// the one-hop path of a full mesh without bandwidth or loss are a few instructions, where
+    /// the call was as many again; the general path is `Network::send_by_paths`.
+    #[inline(always)]
     pub fn send(
         &mut self,
         src: u16,
@@ -192,6 +197,22 @@ impl Network {
             self.last_arrival[link] = at;
             return Some(Delivery { at, attempts: 1 });
         }
+        self.send_by_paths(s, d, size, now, rng)
+    }
+
+    /// [`Network::send`] from `s` to `d` (distinct nodes of the network) but for the one-hop
+    /// path: serialisation on the uplink, attempts through loss and partitions, the hops of the
+    /// attempt that gets through.
+    #[inline(never)]
+    fn send_by_paths(
+        &mut self,
+        s: usize,
+        d: usize,
+        size: u32,
+        now: SimTime,
+        rng: &mut SimRng,
+    ) -> Option<Delivery> {
+        let link = s * self.n + d;
         let serialisation = self.serialisation_nanos(size);
         let start = if self.nanos_per_byte.is_some() {
             let start = now.max(self.uplink_free_at[s]);
