@@ -639,47 +639,50 @@ impl Simulation {
             Event::Deliver { to, msg } => {
                 let envelope = self.arena.take(msg);
                 self.trace.mix(t.as_nanos() ^ (u64::from(to) << 48));
-                let votes_json = match envelope {
-                    Envelope::Votes { batch, .. } if self.event_log.is_some() => {
-                        serde_json::to_string(&self.p2p_batch(batch)).unwrap_or_default()
-                    }
-                    _ => String::new(),
-                };
-                let batch_txs = match envelope {
-                    Envelope::Txs { batch, .. } => {
-                        self.txg.as_ref().map_or(0, |g| g.state.batch(batch).txs)
-                    }
-                    _ => 0,
-                };
-                self.log(|| {
-                    let what = match envelope {
-                        Envelope::Consensus(m) | Envelope::Gossip { message: m, .. } => {
-                            format!("\"deliver\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                // The event log's line (`--events`); without a log, none of it is built.
+                if self.event_log.is_some() {
+                    let votes_json = match envelope {
+                        Envelope::Votes { batch, .. } => {
+                            serde_json::to_string(&self.p2p_batch(batch)).unwrap_or_default()
                         }
-                        Envelope::Certificate { height, round, value, with_block } => format!(
-                            "\"certificate\",\"height\":{height},\"round\":{round},\"value\":{},\"with_block\":{with_block}",
-                            value.0
-                        ),
-                        Envelope::Relay { message: m, conn } => {
-                            format!("\"relay\",\"conn\":{conn},\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
-                        }
-                        Envelope::Part { value, index, conn } => format!(
-                            "\"part\",\"conn\":{conn},\"value\":{},\"index\":{index}",
-                            value.0
-                        ),
-                        Envelope::Votes { conn, .. } => {
-                            format!("\"votes\",\"conn\":{conn},\"votes\":{votes_json}")
-                        }
-                        Envelope::Held(m) => {
-                            format!("\"release\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
-                        }
-                        Envelope::Txs { conn, .. } => {
-                            format!("\"txs\",\"conn\":{conn},\"txs\":{batch_txs}")
-                        }
-                        Envelope::TxAdmit { entry } => format!("\"admit\",\"entry\":{entry}"),
+                        _ => String::new(),
                     };
-                    format!("{{\"t_ns\":{},\"event\":{what},\"to\":{to}}}", t.as_nanos())
-                });
+                    let batch_txs = match envelope {
+                        Envelope::Txs { batch, .. } => {
+                            self.txg.as_ref().map_or(0, |g| g.state.batch(batch).txs)
+                        }
+                        _ => 0,
+                    };
+                    self.log(|| {
+                        let what = match envelope {
+                            Envelope::Consensus(m) | Envelope::Gossip { message: m, .. } => {
+                                format!("\"deliver\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                            }
+                            Envelope::Certificate { height, round, value, with_block } => format!(
+                                "\"certificate\",\"height\":{height},\"round\":{round},\"value\":{},\"with_block\":{with_block}",
+                                value.0
+                            ),
+                            Envelope::Relay { message: m, conn } => {
+                                format!("\"relay\",\"conn\":{conn},\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                            }
+                            Envelope::Part { value, index, conn } => format!(
+                                "\"part\",\"conn\":{conn},\"value\":{},\"index\":{index}",
+                                value.0
+                            ),
+                            Envelope::Votes { conn, .. } => {
+                                format!("\"votes\",\"conn\":{conn},\"votes\":{votes_json}")
+                            }
+                            Envelope::Held(m) => {
+                                format!("\"release\",\"message\":{}", serde_json::to_string(&m).unwrap_or_default())
+                            }
+                            Envelope::Txs { conn, .. } => {
+                                format!("\"txs\",\"conn\":{conn},\"txs\":{batch_txs}")
+                            }
+                            Envelope::TxAdmit { entry } => format!("\"admit\",\"entry\":{entry}"),
+                        };
+                        format!("{{\"t_ns\":{},\"event\":{what},\"to\":{to}}}", t.as_nanos())
+                    });
+                }
                 match envelope {
                     Envelope::Consensus(message) => {
                         self.trace.mix(message_word(&message));
