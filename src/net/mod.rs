@@ -212,6 +212,8 @@ impl Network {
         now: SimTime,
         rng: &mut SimRng,
     ) -> Option<Delivery> {
+        // Recomputed rather than passed in: one more argument cost the inlined fast path in
+        // `send` 0.5 % more instructions at 100 validators (callgrind).
         let link = s * self.n + d;
         let serialisation = self.serialisation_nanos(size);
         let start = if self.nanos_per_byte.is_some() {

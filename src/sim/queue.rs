@@ -345,6 +345,10 @@ impl EventQueue {
         self.occupied.clear(slot);
         let base = self.cur << BUCKET_SHIFT;
         let bucket = &mut self.ring[slot];
+        // A bucket of one event (most of them, at a few validators) is in order as it is.
+        if bucket.len() < 2 {
+            return;
+        }
         if bucket.len() >= RADIX_MIN {
             sort_by_radix(bucket, base, &mut self.scratch);
             return;
@@ -352,10 +356,6 @@ impl EventQueue {
         // Each event's key is its offset in the bucket (`BUCKET_SHIFT` bits) then its place in
         // the bucket (scheduling order among equal times): the keys are distinct, so an unstable
         // sort, latest first, is the reverse of a stable sort by time, without its buffer.
-        // A bucket of one event (most of them, at a few validators) is in order as it is.
-        if bucket.len() < 2 {
-            return;
-        }
         for (place, p) in bucket.iter_mut().enumerate() {
             p.time = (p.time - base) << PLACE_BITS | place as u64;
         }

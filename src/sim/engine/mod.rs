@@ -884,7 +884,7 @@ impl Simulation {
     // `on_message` once per event: each call of that chain saved and restored registers and
     // moved its arguments through memory (about 15 % of the instructions of a 100-validator
     // run), so the chain is inlined into `step` (callgrind, bench's 100 validators 10 s, seed
-    // 1: 187.8 M -> 157.8 M instructions with `Network::send` and `EventQueue::push`).
+    // 1: 187.8 M -> 157.4 M instructions with `Network::send` and `EventQueue::push`).
     #[inline(always)]
     fn deliver(&mut self, to: ValidatorIndex, message: Message, t: SimTime) {
         let size = self.message_size(&message);
