@@ -220,6 +220,24 @@ impl VoteKeeper {
         self.rounds.iter().map(|r| r.round)
     }
 
+    /// The keeper's list of rounds, which a vote reads before its round's record: for a cache
+    /// hint, like [`Self::newest_round`].
+    pub fn round_list(&self) -> &impl Sized {
+        &self.rounds
+    }
+
+    /// The record of the newest round, which a vote of that round reads next: for a cache
+    /// hint ahead of the vote (`sim::prefetch`); opaque, read nothing from it.
+    pub fn newest_round(&self) -> Option<&impl Sized> {
+        self.rounds.last()
+    }
+
+    /// The bitmap record that a vote of `validator` in the newest round reads after the
+    /// round's record: for a cache hint, like [`Self::newest_round`].
+    pub fn newest_flags(&self, validator: ValidatorIndex) -> Option<&impl Sized> {
+        self.rounds.last()?.flags.get(usize::from(validator) / 64)
+    }
+
     /// Equivocation evidence seen so far (all heights), in the order seen: the first proof
     /// against each validator that equivocated.
     pub fn evidence(&self) -> &[Evidence] {

@@ -3,6 +3,7 @@
 mod engine;
 mod gossip;
 mod observer;
+mod prefetch;
 pub mod queue;
 pub mod rng;
 pub mod time;
