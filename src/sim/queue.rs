@@ -196,7 +196,7 @@ impl EventQueue {
 
     /// Schedule the delivery of message `msg` to each `(time, to)` of `deliveries`, in that
     /// order: the same as pushing them one by one, but each write's bucket end is asked of the
-    /// cache [`PUSH_PREFETCH`] deliveries ahead. A broadcast of 1,000 validators writes its
+    /// cache `PUSH_PREFETCH` (8) deliveries ahead. A broadcast of 1,000 validators writes its
     /// deliveries across a thousand buckets, most of whose ends are no longer cached; one by
     /// one, those writes stalled the loop (a tenth of a 1,000-validator run, `perf record`).
     pub fn push_deliveries(&mut self, deliveries: &[(SimTime, u16)], msg: u32) {
