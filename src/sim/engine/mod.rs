@@ -648,12 +648,13 @@ impl Simulation {
         }
         self.txg_start();
     }
+
     /// Cache hints for the deliveries after this one, in three stages along the chain of
     /// reads a vote's delivery makes at its receiver: the receiver's record
     /// ([`PREFETCH_NODE`] places ahead), its newest round's record ([`PREFETCH_ROUND`]) and the
-    /// bitmap word of the vote's signer ([`PREFETCH_FLAGS`]). Each stage reads only what an
-    /// earlier stage asked for, so none of them waits on memory. Only hints (`sim::prefetch`):
-    /// nothing is changed, and the run is the same event for event.
+    /// bitmap word of the vote's signer ([`PREFETCH_FLAGS`]). Each stage reads only lines an
+    /// earlier stage asked for, so it seldom waits on memory itself. Only hints
+    /// (`sim::prefetch`): nothing is changed, and the run is the same event for event.
     #[inline(always)]
     fn prefetch_ahead(&self) {
         if let Some((to, _)) = self.queue.delivery_ahead(PREFETCH_NODE)
