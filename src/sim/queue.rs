@@ -262,8 +262,8 @@ impl EventQueue {
         Some((SimTime(time), event))
     }
 
-    /// The delivery `k` places after the next event, as `(to, msg)`, if both are in the
-    /// current bucket's sorted run (a look, for cache hints: it changes nothing). `None` for
+    /// The delivery the `k + 1`-th pop from now returns (`k = 0`: the next), as `(to, msg)`, if
+    /// it is in the current bucket's sorted run (a look, for cache hints: it changes nothing). `None` for
     /// other events, or when the run is shorter (events scheduled into the current bucket after
     /// it was sorted may still come between; a hint for the wrong event is only a wasted hint).
     #[inline(always)]

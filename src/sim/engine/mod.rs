@@ -55,8 +55,9 @@ pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
 /// time (PBTS), so no chain runs faster; without a floor a validator holding a quorum alone
 /// with `block_interval: 0s` would decide endlessly at one instant.
 pub const MIN_HEIGHT_TIME: Duration = Duration::from_millis(1);
-/// How many deliveries ahead [`Simulation::prefetch_ahead`] hints a receiver's record, its
-/// newest round's record and a vote's bitmap word. Each stage needs the line the one before
+/// How far ahead [`Simulation::prefetch_ahead`] hints a receiver's record, its newest round's
+/// record and a vote's bitmap word, as [`EventQueue::delivery_ahead`] counts (0 is the next
+/// event). Each stage needs the line the one before
 /// asked for. Distances from 8/4/2 to 32/16/6 ran alike at 1,000 validators (README Speed).
 const PREFETCH_NODE: usize = 16;
 const PREFETCH_ROUND: usize = 8;
