@@ -263,9 +263,10 @@ impl EventQueue {
     }
 
     /// The delivery the `k + 1`-th pop from now returns (`k = 0`: the next), as `(to, msg)`, if
-    /// it is in the current bucket's sorted run (a look, for cache hints: it changes nothing). `None` for
-    /// other events, or when the run is shorter (events scheduled into the current bucket after
-    /// it was sorted may still come between; a hint for the wrong event is only a wasted hint).
+    /// it is in the current bucket's sorted run (a look, for cache hints: it changes nothing).
+    /// `None` for other events, or when the run is shorter (events scheduled into the current
+    /// bucket after it was sorted may still come between; a hint for the wrong event is only a
+    /// wasted hint).
     #[inline(always)]
     pub fn delivery_ahead(&self, k: usize) -> Option<(u16, u32)> {
         let run = self.current();

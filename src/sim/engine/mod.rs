@@ -57,8 +57,8 @@ pub const PROPOSAL_OVERHEAD_BYTES: u32 = 200;
 pub const MIN_HEIGHT_TIME: Duration = Duration::from_millis(1);
 /// How far ahead [`Simulation::prefetch_ahead`] hints a receiver's record, its newest round's
 /// record and a vote's bitmap word, as [`EventQueue::delivery_ahead`] counts (0 is the next
-/// event). Each stage needs the line the one before
-/// asked for. Distances from 8/4/2 to 32/16/6 ran alike at 1,000 validators (README Speed).
+/// event). Each stage needs the line the one before asked for. Distances from 8/4/2 to
+/// 32/16/6 ran alike at 1,000 validators (README Speed).
 const PREFETCH_NODE: usize = 16;
 const PREFETCH_ROUND: usize = 8;
 const PREFETCH_FLAGS: usize = 3;
